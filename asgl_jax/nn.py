@@ -1,0 +1,270 @@
+"""Flax NNX layers for ASGL spiking networks.
+
+Layers hold parameters and call the pure functions of :mod:`asgl_jax.neurons`;
+they never keep membrane state between calls. Tensors are time-major: a layer
+takes ``[T, B, ...]``, or ``[T·B, ...]`` (time folded into the batch, as the
+stateless conv/BN/dense layers around it see it) when built with
+``time_steps=T``.
+
+Spiking parameters (log-widths and decay logits) are :class:`SpikingParam`
+variables, a subclass of ``nnx.Param``: ``nnx.state(model, SpikingParam)``
+selects them, so they can get their own optimizer (DESIGN §1: Adam, lr 3e-4,
+no weight decay), while ``nnx.Param`` still selects every trainable array.
+"""
+
+from __future__ import annotations
+
+import math
+
+import jax
+import jax.numpy as jnp
+from flax import nnx
+
+from asgl_jax import neurons
+from asgl_jax import surrogate as surrogate_lib
+
+Array = jax.Array
+
+
+class SpikingParam(nnx.Param):
+  """A trainable parameter of spiking neurons (width, decay), not a synaptic weight."""
+
+
+class LogWidth(SpikingParam):
+  """``log α``: the surrogate width, stored in log space so ``α > 0``."""
+
+
+class DecayLogit(SpikingParam):
+  """``logit γ``: the leak factor, ``γ = sigmoid(logit)`` stays in ``(0, 1)``."""
+
+
+def fold_time(x: Array) -> Array:
+  """``[T, B, ...] -> [T·B, ...]`` (time folded into the batch)."""
+  if x.ndim < 2:
+    raise ValueError(f"fold_time: need [T, B, ...], got shape {x.shape}")
+  return x.reshape((x.shape[0] * x.shape[1], *x.shape[2:]))
+
+
+def unfold_time(x: Array, time_steps: int) -> Array:
+  """``[T·B, ...] -> [T, B, ...]``."""
+  if x.ndim < 1 or x.shape[0] % time_steps:
+    raise ValueError(
+      f"unfold_time: leading axis of shape {x.shape} is not divisible by time_steps={time_steps}"
+    )
+  return x.reshape((time_steps, x.shape[0] // time_steps, *x.shape[1:]))
+
+
+def _logit(gamma: float) -> float:
+  if not 0.0 < gamma < 1.0:
+    raise ValueError(f"a learnable decay must start in (0, 1), got {gamma!r}")
+  return math.log(gamma / (1.0 - gamma))
+
+
+class _SpikingBase(nnx.Module):
+  """Width, decay and time-layout handling shared by the spiking layers."""
+
+  def __init__(
+    self,
+    *,
+    alpha: float,
+    num_channels: int | None,
+    learn_alpha: bool,
+    decay: float,
+    learn_decay: bool,
+    threshold: float,
+    surrogate: str,
+    detach_reset: bool,
+    time_steps: int | None,
+    unroll: int,
+    remat: bool,
+  ):
+    name = type(self).__name__
+    if not alpha > 0:
+      raise ValueError(f"{name}: alpha (initial width) must be > 0, got {alpha!r}")
+    if num_channels is not None and num_channels < 1:
+      raise ValueError(f"{name}: num_channels must be a positive int or None, got {num_channels!r}")
+    if time_steps is not None and time_steps < 1:
+      raise ValueError(f"{name}: time_steps must be a positive int or None, got {time_steps!r}")
+    if not 0.0 <= decay <= 1.0:
+      raise ValueError(f"{name}: decay must be in [0, 1], got {decay!r}")
+    surrogate_lib.get_surrogate(surrogate)  # fail early on unknown names
+    shape = () if num_channels is None else (num_channels,)
+    self.log_alpha = LogWidth(jnp.full(shape, math.log(alpha), jnp.float32))
+    self.learn_alpha = learn_alpha
+    self.decay_logit = (
+      DecayLogit(jnp.full(shape, _logit(decay), jnp.float32)) if learn_decay else None
+    )
+    self.decay_value = decay
+    self.threshold = threshold
+    self.surrogate = surrogate
+    self.detach_reset = detach_reset
+    self.time_steps = time_steps
+    self.unroll = unroll
+    self.remat = remat
+
+  @property
+  def alpha(self) -> Array:
+    """The width ``α = exp(log α)`` (gradient stopped when ``learn_alpha=False``)."""
+    a = jnp.exp(self.log_alpha[...])
+    return a if self.learn_alpha else jax.lax.stop_gradient(a)
+
+  @property
+  def decay(self) -> Array | float:
+    """The leak factor ``γ``."""
+    if self.decay_logit is None:
+      return self.decay_value
+    return jax.nn.sigmoid(self.decay_logit[...])
+
+  def _to_time_major(self, x: Array) -> Array:
+    return x if self.time_steps is None else unfold_time(x, self.time_steps)
+
+  def _from_time_major(self, s: Array) -> Array:
+    return s if self.time_steps is None else fold_time(s)
+
+
+class LIF(_SpikingBase):
+  """LIF layer with a learnable surrogate width (paper Eq. 1–3, 10).
+
+  Computes :func:`asgl_jax.lif` on its input currents. The width is one scalar
+  per layer by default, or one per channel (last axis) with
+  ``num_channels``. The layer holds no membrane state between calls.
+
+  Args:
+    alpha: initial width ``α``.
+    num_channels: ``None`` for one width per layer, else the size of the last
+      axis (one width, and decay, per channel).
+    learn_alpha: train the width (ASGL) or keep it fixed (SG).
+    decay: leak factor ``γ = 1 − 1/τ`` (initial value if learned).
+    learn_decay: learn ``γ`` as ``sigmoid(logit)``.
+    threshold: firing threshold ``ϑ``.
+    surrogate: forwarding function name.
+    detach_reset: stop the gradient through the reset.
+    time_steps: if set, inputs are ``[T·B, ...]`` and outputs likewise;
+      otherwise both are ``[T, B, ...]``.
+    unroll, remat: passed to :func:`asgl_jax.lif_scan`.
+
+  Example:
+    >>> layer = asgl_jax.nn.LIF(alpha=1.0, time_steps=2)
+    >>> x = jnp.ones((2 * 3, 5))                       # [T·B, N]
+    >>> layer(x, key=jax.random.key(0), p=0.8).shape
+    (6, 5)
+  """
+
+  def __init__(
+    self,
+    *,
+    alpha: float = 1.0,
+    num_channels: int | None = None,
+    learn_alpha: bool = True,
+    decay: float = 0.5,
+    learn_decay: bool = False,
+    threshold: float = 1.0,
+    surrogate: str = "rect",
+    detach_reset: bool = False,
+    time_steps: int | None = None,
+    unroll: int = 1,
+    remat: bool = False,
+  ):
+    super().__init__(
+      alpha=alpha,
+      num_channels=num_channels,
+      learn_alpha=learn_alpha,
+      decay=decay,
+      learn_decay=learn_decay,
+      threshold=threshold,
+      surrogate=surrogate,
+      detach_reset=detach_reset,
+      time_steps=time_steps,
+      unroll=unroll,
+      remat=remat,
+    )
+
+  def __call__(self, x: Array, *, key=None, p=1.0, train: bool = True) -> Array:
+    """Spikes for input currents ``x`` (``[T, B, ...]`` or ``[T·B, ...]``)."""
+    spikes, _ = neurons.lif_scan(
+      self._to_time_major(x),
+      self.alpha,
+      key=key,
+      p=p,
+      decay=self.decay,
+      threshold=self.threshold,
+      surrogate=self.surrogate,
+      train=train,
+      detach_reset=self.detach_reset,
+      unroll=self.unroll,
+      remat=self.remat,
+    )
+    return self._from_time_major(spikes)
+
+
+class RecurrentLIF(_SpikingBase):
+  """Dense layer of LIF neurons with synaptic recurrence (paper App. A.4).
+
+  ``c[t] = W s^{l−1}[t] + b + V s^l[t−1]`` (plus ``β_syn·c[t−1]`` if
+  ``synapse_decay > 0``), then LIF dynamics and the ASGL spike. ``W x + b``
+  runs once on all time steps; the recurrent matmul runs inside the scan.
+
+  Args:
+    in_features: input size.
+    features: number of neurons ``N``.
+    rngs: ``nnx.Rngs`` for the weights.
+    synapse_decay: ``β_syn``.
+    Others: as :class:`LIF` (per-channel widths use ``num_channels=features``).
+  """
+
+  def __init__(
+    self,
+    in_features: int,
+    features: int,
+    *,
+    rngs: nnx.Rngs,
+    alpha: float = 1.0,
+    per_neuron_width: bool = False,
+    learn_alpha: bool = True,
+    decay: float = 0.5,
+    learn_decay: bool = False,
+    threshold: float = 1.0,
+    synapse_decay: float = 0.0,
+    surrogate: str = "rect",
+    detach_reset: bool = False,
+    time_steps: int | None = None,
+    unroll: int = 1,
+    remat: bool = False,
+  ):
+    super().__init__(
+      alpha=alpha,
+      num_channels=features if per_neuron_width else None,
+      learn_alpha=learn_alpha,
+      decay=decay,
+      learn_decay=learn_decay,
+      threshold=threshold,
+      surrogate=surrogate,
+      detach_reset=detach_reset,
+      time_steps=time_steps,
+      unroll=unroll,
+      remat=remat,
+    )
+    self.dense = nnx.Linear(in_features, features, rngs=rngs)
+    init = nnx.initializers.orthogonal(scale=1.0 / math.sqrt(2.0))
+    self.recurrent_kernel = nnx.Param(init(rngs.params(), (features, features), jnp.float32))
+    self.synapse_decay = synapse_decay
+
+  def __call__(self, x: Array, *, key=None, p=1.0, train: bool = True) -> Array:
+    """Spikes ``[T, B, N]`` (or ``[T·B, N]``) for inputs ``[T, B, in]`` (or ``[T·B, in]``)."""
+    currents = self._to_time_major(self.dense(x))
+    spikes, _ = neurons.recurrent_lif_scan(
+      currents,
+      self.recurrent_kernel[...].astype(currents.dtype),
+      self.alpha,
+      key=key,
+      p=p,
+      decay=self.decay,
+      threshold=self.threshold,
+      synapse_decay=self.synapse_decay,
+      surrogate=self.surrogate,
+      train=train,
+      detach_reset=self.detach_reset,
+      unroll=self.unroll,
+      remat=self.remat,
+    )
+    return self._from_time_major(spikes)

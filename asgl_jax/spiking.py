@@ -1,0 +1,297 @@
+"""The ASGL spike primitive (paper Eq. 10, Algorithm 1) and mask sampling.
+
+In training mode a spiking layer emits::
+
+    s = H_α(u) + m ⊙ stop_gradient(Θ(u) − H_α(u)),      m ~ Bernoulli(p)
+
+i.e. the value is the real spike ``Θ(u)`` where ``m = 1`` (spike mode) and the
+analog activation ``H_α(u)`` where ``m = 0``, while the gradient with respect to
+``u`` *and* ``α`` always flows through ``H_α`` at every element. ``p`` is the
+probability of the **spike** mode (the paper's "noise probability"); the
+authors' released code calls ``1 − p`` "p". In evaluation mode ``s = Θ(u)``
+exactly: the embedded SNN.
+
+``p = 1`` with a fixed width is plain surrogate-gradient learning; ``p = 0`` is
+the analog prototype network. One primitive covers all three.
+"""
+
+from __future__ import annotations
+
+import functools
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+
+from asgl_jax import surrogate as surrogate_lib
+
+Array = jax.Array
+
+
+def heaviside(u: Array) -> Array:
+  """Heaviside step ``Θ(u) = 1[u >= 0]`` (paper Eq. 4), in ``u``'s dtype.
+
+  Fires at equality, as the released code and SpikingJelly do. Its gradient is
+  zero everywhere (use :func:`spike` to train).
+
+  Example:
+    >>> asgl_jax.heaviside(jnp.array([-0.5, 0.0, 0.5]))
+    Array([0., 1., 1.], dtype=float32)
+  """
+  u = jnp.asarray(u)
+  _check_floating("heaviside", u)
+  return jax.lax.stop_gradient((u >= 0).astype(u.dtype))
+
+
+# ----------------------------------------------------------------------------- validation
+
+
+def _is_concrete(x) -> bool:
+  return not isinstance(x, jax.core.Tracer)
+
+
+def _check_floating(fn: str, u: Array) -> None:
+  if not jnp.issubdtype(u.dtype, jnp.floating):
+    raise TypeError(f"{fn}: u must be a floating-point array, got dtype {u.dtype}")
+
+
+def _check_alpha(fn: str, alpha: Array, u_shape: tuple[int, ...]) -> None:
+  if not jnp.issubdtype(alpha.dtype, jnp.floating):
+    raise TypeError(f"{fn}: alpha must be floating-point, got dtype {alpha.dtype}")
+  try:
+    out = jnp.broadcast_shapes(alpha.shape, u_shape)
+  except ValueError:
+    out = None
+  if out != tuple(u_shape):
+    raise ValueError(
+      f"{fn}: alpha of shape {alpha.shape} does not broadcast to u's shape {tuple(u_shape)}"
+    )
+  if _is_concrete(alpha):
+    a = np.asarray(alpha)
+    if not np.all(a > 0):  # also catches NaN
+      raise ValueError(f"{fn}: alpha (the width) must be > 0, got min {a.min()!r}")
+
+
+def _check_p(fn: str, p) -> None:
+  if _is_concrete(p):
+    pa = np.asarray(p)
+    if pa.shape != ():
+      raise ValueError(f"{fn}: p must be a scalar, got shape {pa.shape}")
+    if not 0.0 <= float(pa) <= 1.0:
+      raise ValueError(f"{fn}: p (the spike-mode probability) must be in [0, 1], got {float(pa)!r}")
+  elif jnp.shape(p) != ():
+    raise ValueError(f"{fn}: p must be a scalar, got shape {jnp.shape(p)}")
+
+
+def _key_batch_shape(fn: str, key) -> tuple[int, ...]:
+  """Shape of the batch of keys (``()`` for a single key); validates the type."""
+  if not isinstance(key, jax.Array | np.ndarray):
+    raise TypeError(
+      f"{fn}: key must be a JAX PRNG key (jax.random.key or jax.random.PRNGKey), "
+      f"got {type(key).__name__}: {key!r}"
+    )
+  if jnp.issubdtype(key.dtype, jax.dtypes.prng_key):
+    return key.shape
+  if key.dtype == jnp.uint32 and key.ndim >= 1:
+    return key.shape[:-1]  # legacy raw key: trailing axis holds the key data
+  raise TypeError(
+    f"{fn}: key must be a JAX PRNG key (jax.random.key or jax.random.PRNGKey), "
+    f"got {type(key).__name__} of dtype {getattr(key, 'dtype', None)}"
+  )
+
+
+# ----------------------------------------------------------------------------- mask sampling
+
+
+def sample_mask(key, p, shape) -> Array:
+  """Samples the ASGL mask ``m ~ Bernoulli(p)`` (1 = spike mode; paper Eq. 10).
+
+  Args:
+    key: a PRNG key (typed or legacy uint32), or an array of keys whose batch
+      shape is a prefix of ``shape``: then each key draws the mask of its own
+      slice (e.g. one key per example, so a mask does not depend on where the
+      example sits in the batch).
+    p: probability of the spike mode, Python float or traced scalar.
+    shape: the mask's shape.
+
+  Returns:
+    A boolean array of ``shape``.
+  """
+  shape = tuple(shape)
+  batch = _key_batch_shape("sample_mask", key)
+  if shape[: len(batch)] != batch:
+    raise ValueError(
+      f"sample_mask: key batch shape {batch} is not a prefix of the mask shape {shape}"
+    )
+  draw = functools.partial(_bernoulli, p=p, shape=shape[len(batch) :])
+  for _ in batch:
+    draw = jax.vmap(draw)
+  return draw(key)
+
+
+def _bernoulli(key, p, shape):
+  return jax.random.bernoulli(key, p, shape)
+
+
+def fold_in(key, data) -> Array:
+  """``jax.random.fold_in`` that also maps over a batch of keys (see :func:`sample_mask`)."""
+  batch = _key_batch_shape("fold_in", key)
+  f = jax.random.fold_in
+  for _ in batch:
+    f = jax.vmap(f, in_axes=(0, None))
+  return f(key, data)
+
+
+# ----------------------------------------------------------------------------- the primitive
+
+
+def _sum_to_shape(x: Array, shape: tuple[int, ...]) -> Array:
+  """Sums ``x`` over the axes that broadcasting added to ``shape``."""
+  lead = x.ndim - len(shape)
+  axes = tuple(range(lead)) + tuple(
+    lead + i for i, d in enumerate(shape) if d == 1 and x.shape[lead + i] != 1
+  )
+  return jnp.sum(x, axis=axes, keepdims=False).reshape(shape) if axes else x.reshape(shape)
+
+
+def _compute_dtype(u: Array, alpha: Array):
+  return jnp.promote_types(jnp.promote_types(u.dtype, alpha.dtype), jnp.float32)
+
+
+# mode: "mask" (value chosen by a boolean mask), "spike" (p = 1: all spike mode)
+# or "analog" (p = 0: all analog).
+@functools.partial(jax.custom_vjp, nondiff_argnums=(3, 4))
+def _asgl(u, alpha, mask, sur: surrogate_lib.Surrogate, mode: str):
+  dt = _compute_dtype(u, alpha)
+  if mode == "spike":
+    return (u >= 0).astype(u.dtype)
+  h = sur.forward(u.astype(dt), alpha.astype(dt)).astype(u.dtype)
+  if mode == "analog":
+    return h
+  return jnp.where(mask, (u >= 0).astype(u.dtype), h)
+
+
+def _asgl_fwd(u, alpha, mask, sur, mode):
+  # Residuals: only u and alpha. ∂H/∂u and ∂H/∂α are recomputed in the backward
+  # pass; neither H_α(u) nor the mask is needed there (the gradient flows
+  # through H_α at every element, whatever the mask).
+  return _asgl(u, alpha, mask, sur, mode), (u, alpha)
+
+
+def _asgl_bwd(sur, mode, res, g):
+  del mode
+  u, alpha = (jnp.asarray(r) for r in res)
+  dt = _compute_dtype(u, alpha)
+  du, da = sur.grad(u.astype(dt), jnp.broadcast_to(alpha.astype(dt), u.shape))
+  gd = g.astype(dt)
+  g_u = (gd * du).astype(u.dtype)
+  g_alpha = _sum_to_shape(gd * da, alpha.shape).astype(alpha.dtype)
+  return g_u, g_alpha, None
+
+
+_asgl.defvjp(_asgl_fwd, _asgl_bwd)
+
+
+def spike_with_mask(u, alpha, mask, *, surrogate: str | surrogate_lib.Surrogate = "rect") -> Array:
+  """ASGL spike with an explicit mask (paper Eq. 10).
+
+  ``s = m·Θ(u) + (1 − m)·H_α(u)`` in value; ``∂s/∂u = ∂H_α/∂u`` and
+  ``∂s/∂α = ∂H_α/∂α`` at every element (the mask only changes values).
+
+  Args:
+    u: membrane potential minus threshold, floating point.
+    alpha: width ``α > 0``, any shape broadcastable to ``u``; its cotangent
+      is summed over the broadcast axes.
+    mask: boolean (or 0/1) array broadcastable to ``u``; nonzero = spike mode.
+    surrogate: name of a registered forwarding function or a
+      :class:`~asgl_jax.surrogate.Surrogate`.
+
+  Returns:
+    An array with ``u``'s shape and dtype.
+  """
+  u = jnp.asarray(u)
+  alpha = jnp.asarray(alpha)
+  mask = jnp.asarray(mask)
+  _check_floating("spike_with_mask", u)
+  _check_alpha("spike_with_mask", alpha, u.shape)
+  try:
+    ok = jnp.broadcast_shapes(mask.shape, u.shape) == u.shape
+  except ValueError:
+    ok = False
+  if not ok:
+    raise ValueError(
+      f"spike_with_mask: mask of shape {mask.shape} does not broadcast to u's shape {u.shape}"
+    )
+  sur = surrogate_lib.get_surrogate(surrogate)
+  mask = jax.lax.stop_gradient(mask) != 0
+  return _asgl(u, alpha, mask, sur, "mask")
+
+
+def spike(
+  u,
+  alpha,
+  *,
+  key=None,
+  p=1.0,
+  surrogate: str | surrogate_lib.Surrogate = "rect",
+  train: bool = True,
+) -> Array:
+  """The ASGL spike function (paper Eq. 10 and Algorithm 1).
+
+  Training (``train=True``)::
+
+      s = H_α(u) + m ⊙ stop_gradient(Θ(u) − H_α(u)),   m ~ Bernoulli(p)
+
+  so ``s`` equals the binary spike ``Θ(u)`` where ``m = 1`` and the analog
+  ``H_α(u)`` where ``m = 0``; the gradient with respect to ``u`` and ``alpha``
+  is that of ``H_α`` at every element. Evaluation (``train=False``):
+  ``s = Θ(u) = 1[u >= 0]`` exactly.
+
+  ``p = 1`` gives surrogate-gradient learning (forward ``Θ``, backward
+  ``H_α'``); ``p = 0`` gives the analog network (forward ``H_α``).
+
+  Args:
+    u: membrane potential minus threshold (``u − ϑ``), floating point.
+    alpha: width ``α > 0``, any shape broadcastable to ``u`` (scalar per layer,
+      per channel, ...). Its gradient has ``alpha``'s shape.
+    key: PRNG key for the mask (typed ``jax.random.key`` or legacy
+      ``jax.random.PRNGKey``), or a batch of keys whose shape is a prefix of
+      ``u.shape`` (see :func:`sample_mask`). Required when training with
+      ``0 < p < 1`` or a traced ``p``.
+    p: probability of the **spike** mode (paper: noise probability). NB: the
+      released PyTorch code's ``--p`` is the analog probability ``1 − p``.
+      A Python float or a traced scalar (a schedule can change it without
+      recompiling).
+    surrogate: forwarding function ``H_α``: a registered name (see
+      :func:`asgl_jax.available_surrogates`) or a ``Surrogate``.
+    train: ``False`` returns the exact Heaviside step.
+
+  Returns:
+    An array with ``u``'s shape and dtype.
+
+  Example:
+    >>> u = jnp.array([-1.0, -0.1, 0.1, 1.0])
+    >>> asgl_jax.spike(u, 1.0, p=0.0)  # analog: clip(u/α + 1/2, 0, 1)
+    Array([0. , 0.4, 0.6, 1. ], dtype=float32)
+    >>> asgl_jax.spike(u, 1.0, train=False)
+    Array([0., 0., 1., 1.], dtype=float32)
+  """
+  u = jnp.asarray(u)
+  alpha = jnp.asarray(alpha)
+  _check_floating("spike", u)
+  sur = surrogate_lib.get_surrogate(surrogate)
+  if not train:
+    return heaviside(u)
+  _check_alpha("spike", alpha, u.shape)
+  _check_p("spike", p)
+  if _is_concrete(p) and float(p) == 1.0:
+    return _asgl(u, alpha, None, sur, "spike")
+  if _is_concrete(p) and float(p) == 0.0:
+    return _asgl(u, alpha, None, sur, "analog")
+  if key is None:
+    raise ValueError(
+      "spike: a PRNG key is required in training mode when 0 < p < 1 or p is traced "
+      f"(got p={p!r}); pass key=jax.random.key(...) or use train=False"
+    )
+  mask = sample_mask(key, p, u.shape)
+  return _asgl(u, alpha, mask, sur, "mask")

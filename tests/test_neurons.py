@@ -1,0 +1,191 @@
+"""Neuron dynamics against hand-computed traces and an independent Python-loop reference."""
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+import pytest
+
+import asgl_jax
+
+
+def test_lif_eval_trace():
+  # γ = 0.5, ϑ = 1, c = 0.6: u = 0.6, 0.9, 1.05 (spike, reset), 0.6, 0.9, 1.05
+  c = jnp.full((6, 1), 0.6)
+  s, final = asgl_jax.lif_scan(c, 1.0, train=False)
+  np.testing.assert_array_equal(s[:, 0], [0, 0, 1, 0, 0, 1])
+  np.testing.assert_allclose(final.v, [1.05], rtol=1e-6)
+  np.testing.assert_array_equal(final.s, [1.0])
+
+
+def test_lif_analog_trace_soft_reset():
+  # p = 0, rect, α = 1, ϑ = 1, γ = 0.5, c = 0.6: s = clip(u − 1 + 1/2, 0, 1)
+  # t0: u = 0.6,  s = 0.1
+  # t1: u = 0.5·0.6·0.9 + 0.6 = 0.87,  s = 0.37
+  # t2: u = 0.5·0.87·0.63 + 0.6 = 0.87405,  s = 0.37405
+  s = asgl_jax.lif(jnp.full((3,), 0.6), 1.0, p=0.0)
+  np.testing.assert_allclose(s, [0.1, 0.37, 0.37405], rtol=1e-5)
+
+
+def test_lif_threshold_decay_and_init_state():
+  # γ = 0.25, ϑ = 0.5, start from u = 2 with no previous spike: u0 = 0.5 + 0.1 = 0.6 → spike
+  init = asgl_jax.LIFState(jnp.array([2.0]), jnp.array([0.0]))
+  s, _ = asgl_jax.lif_scan(
+    jnp.array([[0.1], [0.1], [0.45]]), 1.0, decay=0.25, threshold=0.5, train=False, init_state=init
+  )
+  # t1: reset → u = 0.1; t2: u = 0.025 + 0.45 = 0.475 < 0.5
+  np.testing.assert_array_equal(s[:, 0], [1, 0, 0])
+
+
+def _reference_lif(c, alpha, key, p, decay, threshold, detach=False):
+  """Python loop over time with the plain stop-gradient formulation of Eq. 10 (rect)."""
+  v = jnp.zeros(c.shape[1:])
+  s = jnp.zeros(c.shape[1:])
+  out = []
+  for t in range(c.shape[0]):
+    reset = 1 - (jax.lax.stop_gradient(s) if detach else s)
+    v = decay * v * reset + c[t]
+    u = v - threshold
+    m = jax.random.bernoulli(jax.random.fold_in(key, t), p, u.shape)
+    h = jnp.clip(u / alpha + 0.5, 0.0, 1.0)
+    s = h + m * jax.lax.stop_gradient((u >= 0).astype(u.dtype) - h)
+    out.append(s)
+  return jnp.stack(out)
+
+
+@pytest.mark.parametrize("detach", [False, True])
+def test_lif_matches_reference_values_and_gradients(detach):
+  key = jax.random.key(4)
+  c = jax.random.uniform(jax.random.key(0), (7, 5, 3), minval=0.0, maxval=1.5)
+  w = jax.random.normal(jax.random.key(1), c.shape)
+
+  def ours(c, a, g):
+    return asgl_jax.lif(c, a, key=key, p=0.6, decay=g, threshold=1.0, detach_reset=detach)
+
+  def ref(c, a, g):
+    return _reference_lif(c, a, key, 0.6, g, 1.0, detach)
+
+  np.testing.assert_allclose(ours(c, 1.3, 0.5), ref(c, 1.3, 0.5), atol=1e-6)
+  g1 = jax.grad(lambda *a: jnp.sum(w * ours(*a)), argnums=(0, 1, 2))(c, 1.3, 0.5)
+  g2 = jax.grad(lambda *a: jnp.sum(w * ref(*a)), argnums=(0, 1, 2))(c, 1.3, 0.5)
+  for a, b in zip(g1, g2):
+    np.testing.assert_allclose(a, b, rtol=1e-4, atol=1e-5)
+
+
+def test_lif_masks_differ_between_time_steps():
+  c = jnp.full((2, 4096), 1.25)  # u − ϑ = 0.25 at t = 0
+  s = asgl_jax.lif(c, 1.0, key=jax.random.key(0), p=0.5, decay=0.0)
+  assert np.any(s[0] != s[1])  # same inputs, different masks per step
+
+
+def test_lif_unroll_remat_and_jit_agree():
+  key = jax.random.key(2)
+  c = jax.random.uniform(jax.random.key(0), (9, 4, 6), maxval=1.5)
+
+  def loss(c, a, **kw):
+    return jnp.sum(asgl_jax.lif(c, a, key=key, p=0.5, **kw) ** 2)
+
+  base = jax.grad(loss, argnums=(0, 1))(c, 1.0)
+  for kw in (dict(unroll=3), dict(remat=True)):
+    g = jax.jit(jax.grad(lambda c, a, kw=kw: loss(c, a, **kw), argnums=(0, 1)))(c, 1.0)
+    for a, b in zip(g, base):
+      np.testing.assert_allclose(a, b, rtol=1e-5, atol=1e-6)
+
+
+def test_lif_learnable_per_channel_decay_gets_gradient():
+  c = jax.random.uniform(jax.random.key(0), (5, 2, 3), maxval=1.5)
+  g = jax.grad(lambda d: jnp.sum(asgl_jax.lif(c, 1.0, p=0.0, decay=d)))(jnp.full((3,), 0.5))
+  assert g.shape == (3,) and np.all(np.isfinite(g)) and np.any(g != 0)
+
+
+def test_lif_errors():
+  with pytest.raises(ValueError, match="lif: .*key"):
+    asgl_jax.lif(jnp.ones((3, 2)), 1.0, p=0.5)
+  with pytest.raises(ValueError, match="time axis"):
+    asgl_jax.lif(jnp.float32(1.0), 1.0)
+  with pytest.raises(ValueError, match="lif: p"):
+    asgl_jax.lif(jnp.ones((3, 2)), 1.0, p=2.0)
+
+
+def test_clif_norm():
+  # β_m = 0.5, β_s = 0.25: kernel 0, 0.25, 0.1875, ... → peak 0.25, u0 = 4
+  assert asgl_jax.clif_norm(0.5, 0.25) == pytest.approx(4.0)
+  k = np.arange(200)
+  assert asgl_jax.clif_norm(0.9, 0.6) == pytest.approx(1 / np.max(0.9**k - 0.6**k))
+  with pytest.raises(ValueError):
+    asgl_jax.clif_norm(0.5, 0.5)
+
+
+def test_clif_eval_trace():
+  # β_m = 0.5, β_s = 0.25, u0 = 2, ϑ = 0.5, c = [1, 0, 0, 1]
+  # t0: m = 1,     syn = 1,        e = 0,    u = 0         → 0
+  # t1: m = 0.5,   syn = 0.25,     e = 0,    u = 0.5       → 1 (fires at equality)
+  # t2: m = 0.25,  syn = 0.0625,   e = 0.5,  u = −0.125    → 0
+  # t3: m = 1.125, syn = 1.015625, e = 0.25, u = −0.03125  → 0
+  c = jnp.array([1.0, 0.0, 0.0, 1.0])
+  s, final = asgl_jax.clif_scan(c, 1.0, beta_m=0.5, beta_s=0.25, u0=2.0, threshold=0.5, train=False)
+  np.testing.assert_array_equal(s, [0, 1, 0, 0])
+  np.testing.assert_allclose(final.m, 1.125)
+  np.testing.assert_allclose(final.syn, 1.015625)
+  np.testing.assert_allclose(final.e, 0.25)
+
+
+def test_clif_trains():
+  c = jax.random.uniform(jax.random.key(0), (20, 4, 3), maxval=2.0)
+  g = jax.grad(
+    lambda c, a: jnp.sum(asgl_jax.clif_scan(c, a, p=0.0)[0]),
+    argnums=(0, 1),
+  )(c, 1.0)
+  assert all(np.all(np.isfinite(x)) for x in g) and np.any(g[0] != 0)
+
+
+def test_recurrent_lif_eval_trace():
+  # V[i, j]: from neuron i to neuron j. x = [1.2, 0.3], γ = 0.5, ϑ = 1
+  # t0: c = [1.2, 0.3],                 v = [1.2, 0.3],            s = [1, 0]
+  # t1: c = x + [1,0]V = [1.2, 1.3],    v = [0, 0.15] + c = [1.2, 1.45], s = [1, 1]
+  # t2: c = x + [1,1]V = [1.7, 1.3],    v = c,                     s = [1, 1]
+  v_w = jnp.array([[0.0, 1.0], [0.5, 0.0]])
+  x = jnp.tile(jnp.array([1.2, 0.3]), (3, 1))
+  s, final = asgl_jax.recurrent_lif_scan(x, v_w, 1.0, train=False)
+  np.testing.assert_array_equal(s, [[1, 0], [1, 1], [1, 1]])
+  np.testing.assert_allclose(final.v, [1.7, 1.3], rtol=1e-6)
+
+
+def test_recurrent_lif_synapse_decay_trace():
+  # V = 0, x = [1, 0, 0], β_syn = 0.5, ϑ = 10 (no spikes): c = 1, 0.5, 0.25; v = 1, 1, 0.75
+  x = jnp.array([[1.0], [0.0], [0.0]])
+  _, final = asgl_jax.recurrent_lif_scan(
+    x, jnp.zeros((1, 1)), 1.0, threshold=10.0, synapse_decay=0.5, train=False
+  )
+  np.testing.assert_allclose(final.c, [0.25])
+  np.testing.assert_allclose(final.v, [0.75])
+
+
+def test_recurrent_lif_gradient_matches_python_loop():
+  key = jax.random.key(3)
+  x = jax.random.uniform(jax.random.key(0), (6, 2, 4), maxval=1.2)
+  v_w = jax.random.normal(jax.random.key(1), (4, 4)) * 0.3
+
+  def ours(x, v_w, a):
+    return asgl_jax.recurrent_lif_scan(x, v_w, a, key=key, p=0.5)[0]
+
+  def ref(x, v_w, a):
+    v = jnp.zeros(x.shape[1:])
+    s = jnp.zeros(x.shape[1:])
+    out = []
+    for t in range(x.shape[0]):
+      c = x[t] + s @ v_w
+      v = 0.5 * v * (1 - s) + c
+      u = v - 1.0
+      m = jax.random.bernoulli(jax.random.fold_in(key, t), 0.5, u.shape)
+      h = jnp.clip(u / a + 0.5, 0.0, 1.0)
+      s = h + m * jax.lax.stop_gradient((u >= 0).astype(u.dtype) - h)
+      out.append(s)
+    return jnp.stack(out)
+
+  np.testing.assert_allclose(ours(x, v_w, 1.0), ref(x, v_w, 1.0), atol=1e-6)
+  g1 = jax.grad(lambda *a: jnp.sum(ours(*a) ** 2), argnums=(0, 1, 2))(x, v_w, 1.0)
+  g2 = jax.grad(lambda *a: jnp.sum(ref(*a) ** 2), argnums=(0, 1, 2))(x, v_w, 1.0)
+  for a, b in zip(g1, g2):
+    np.testing.assert_allclose(a, b, rtol=1e-4, atol=1e-5)
+  with pytest.raises(ValueError, match="recurrent_weight"):
+    asgl_jax.recurrent_lif_scan(x, jnp.zeros((3, 3)), 1.0, train=False)
