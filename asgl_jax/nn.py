@@ -101,6 +101,7 @@ class _SpikingBase(nnx.Module):
     self.time_steps = time_steps
     self.unroll = unroll
     self.remat = remat
+    self.record_rates = False
 
   @property
   def alpha(self) -> Array:
@@ -114,6 +115,12 @@ class _SpikingBase(nnx.Module):
     if self.decay_logit is None:
       return self.decay_value
     return jax.nn.sigmoid(self.decay_logit[...])
+
+  def _record(self, spikes: Array) -> None:
+    # With record_rates set (model.set_attributes(record_rates=True)), the mean output
+    # (the firing rate at evaluation) is sown for nnx.capture(model, nnx.Intermediate).
+    if self.record_rates:
+      self.sow(nnx.Intermediate, "firing_rate", jnp.mean(spikes.astype(jnp.float32)))
 
   def _to_time_major(self, x: Array) -> Array:
     return x if self.time_steps is None else unfold_time(x, self.time_steps)
@@ -194,6 +201,7 @@ class LIF(_SpikingBase):
       unroll=self.unroll,
       remat=self.remat,
     )
+    self._record(spikes)
     return self._from_time_major(spikes)
 
 
@@ -267,4 +275,50 @@ class RecurrentLIF(_SpikingBase):
       unroll=self.unroll,
       remat=self.remat,
     )
+    self._record(spikes)
     return self._from_time_major(spikes)
+
+
+class TimeBatchNorm(nnx.Module):
+  """Batch norm over time folded into the batch (``[T·B, ..., C]``).
+
+  ``kind="bn"`` is plain BN over ``T·B`` (what the released code calls
+  "tdbn"). ``kind="tdbn"`` is threshold-dependent BN (Zheng et al., 2021):
+  the normalised input is scaled by ``alpha_td · ϑ`` before the learnable
+  affine map, ``y = λ·(alpha_td·ϑ·x̂) + β``.
+  """
+
+  def __init__(
+    self,
+    num_features: int,
+    *,
+    rngs: nnx.Rngs,
+    kind: str = "bn",
+    threshold: float = 1.0,
+    alpha_td: float = 1.0,
+    momentum: float = 0.9,
+    epsilon: float = 1e-5,
+  ):
+    if kind not in ("bn", "tdbn"):
+      raise ValueError(f"TimeBatchNorm: kind must be 'bn' or 'tdbn', got {kind!r}")
+    self.bn = nnx.BatchNorm(
+      num_features,
+      momentum=momentum,
+      epsilon=epsilon,
+      use_scale=kind == "bn",
+      use_bias=kind == "bn",
+      rngs=rngs,
+    )
+    self.kind = kind
+    if kind == "tdbn":
+      self.scale = nnx.Param(jnp.ones((num_features,)))
+      self.bias = nnx.Param(jnp.zeros((num_features,)))
+      self.td_factor = alpha_td * threshold
+
+  def __call__(self, x: Array, *, train: bool = True) -> Array:
+    # In training, the BN module's own flag decides (model.set_attributes(
+    # use_running_average=True) freezes the statistics, e.g. to evaluate the noisy network).
+    y = self.bn(x, use_running_average=None if train else True)
+    if self.kind == "tdbn":
+      y = self.scale[...] * (self.td_factor * y) + self.bias[...]
+    return y

@@ -1,0 +1,183 @@
+"""Plain (VGG-style) spiking conv nets: CifarNet, VGGSNN, VGG-13 and small CNNs."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import jax
+import jax.numpy as jnp
+from flax import nnx
+
+from asgl_jax.models import common
+
+Array = jax.Array
+
+
+class SpikingConvNet(nnx.Module):
+  """Conv-BN-LIF stack, optional Dense-LIF hidden layers, and a linear readout.
+
+  Args:
+    spec: conv channels in order; ``"A"`` = 2×2 average pool, ``"M"`` = 2×2 max
+      pool. Each int is a 3×3 conv (no bias) + BN over ``T·B`` + LIF.
+    fc: hidden sizes of Dense(+bias)-LIF layers after flattening.
+    num_classes: outputs of the final linear layer (bias, no LIF).
+    in_channels, input_size: input image ``[B, input_size, input_size, in_channels]``
+      (or ``[T, B, ...]`` when ``sequence_input``).
+    time_steps: T.
+    neuron: :class:`~asgl_jax.models.common.NeuronConfig` (or a dict).
+    bn: ``"bn"`` (BN over T·B) or ``"tdbn"``.
+    global_pool: global average pool instead of flattening.
+    sequence_input: inputs are ``[T, B, ...]`` (event frames) instead of static images.
+    rngs: ``nnx.Rngs``.
+  """
+
+  def __init__(
+    self,
+    spec: Sequence[int | str],
+    *,
+    num_classes: int,
+    in_channels: int,
+    input_size: int,
+    time_steps: int,
+    rngs: nnx.Rngs,
+    fc: Sequence[int] = (),
+    neuron=None,
+    bn: str = "bn",
+    global_pool: bool = False,
+    sequence_input: bool = False,
+  ):
+    neuron = common.NeuronConfig.from_any(neuron)
+    if time_steps < 1:
+      raise ValueError(f"SpikingConvNet: time_steps must be >= 1, got {time_steps}")
+    self.spec = tuple(spec)
+    self.time_steps = time_steps
+    self.sequence_input = sequence_input
+    self.global_pool = global_pool
+    convs, lifs = [], []
+    c, size = in_channels, input_size
+    for item in self.spec:
+      if item in ("A", "M"):
+        size //= 2
+        continue
+      if not isinstance(item, int) or item < 1:
+        raise ValueError(f"SpikingConvNet: bad spec item {item!r}; use channel counts, 'A' or 'M'")
+      convs.append(common.ConvBN(c, item, bn=bn, threshold=neuron.threshold, rngs=rngs))
+      lifs.append(neuron.lif(item, time_steps))
+      c = item
+    if size < 1:
+      raise ValueError(
+        f"SpikingConvNet: input_size {input_size} is too small for {len(spec)} pools"
+      )
+    self.convs = nnx.List(convs)
+    self.conv_lifs = nnx.List(lifs)
+    features = c if global_pool else c * size * size
+    dense, dense_lifs = [], []
+    for h in fc:
+      dense.append(nnx.Linear(features, h, rngs=rngs))
+      dense_lifs.append(neuron.lif(h, time_steps))
+      features = h
+    self.dense = nnx.List(dense)
+    self.dense_lifs = nnx.List(dense_lifs)
+    self.head = nnx.Linear(features, num_classes, rngs=rngs)
+
+  def __call__(self, x: Array, *, key=None, p=1.0, train: bool = True) -> Array:
+    """Outputs ``[T, B, num_classes]`` for images ``[B, H, W, C]`` (or ``[T, B, H, W, C]``)."""
+    t = self.time_steps
+    if self.sequence_input:
+      if x.ndim != 5 or x.shape[0] != t:
+        raise ValueError(f"expected [T={t}, B, H, W, C] input, got shape {x.shape}")
+      h, static = x.reshape((-1, *x.shape[2:])), False
+    else:
+      if x.ndim != 4:
+        raise ValueError(f"expected [B, H, W, C] images, got shape {x.shape}")
+      h, static = x, True
+    layer, conv_i = 0, 0
+    for item in self.spec:
+      if item == "A":
+        h = common.avg_pool(h)
+      elif item == "M":
+        h = common.max_pool(h)
+      else:
+        h = self.convs[conv_i](h, train=train)
+        if static:  # first layer on a static image: computed once, repeated over time
+          h, static = common.repeat_time(h, t), False
+        h = self.conv_lifs[conv_i](h, key=common.layer_key(key, layer), p=p, train=train)
+        conv_i += 1
+        layer += 1
+    h = jnp.mean(h, axis=(1, 2)) if self.global_pool else h.reshape((h.shape[0], -1))
+    for dense, lif in zip(self.dense, self.dense_lifs):
+      h = lif(dense(h), key=common.layer_key(key, layer), p=p, train=train)
+      layer += 1
+    out = self.head(h)
+    return out.reshape((t, -1, out.shape[-1]))
+
+
+CIFARNET_SPEC = (128, 256, "A", 512, "A", 1024, 512)
+VGGSNN_SPEC = (64, 128, "A", 256, 256, "A", 512, 512, "A", 512, 512, "A")
+VGG13_SPEC = (64, 64, "A", 128, 128, "A", 256, 256, "A", 512, 512, "A", 512, 512, "A")
+
+
+def cifarnet(*, num_classes=10, time_steps=2, rngs, **kw) -> SpikingConvNet:
+  """CifarNet (Wu et al., 2019): 128C3-256C3-AP2-512C3-AP2-1024C3-512C3-FC1024-FC512-FC(classes).
+
+  32×32×3 input; 45.01 M parameters for 10 classes (45.05 M for 100).
+  """
+  return SpikingConvNet(
+    CIFARNET_SPEC,
+    fc=(1024, 512),
+    num_classes=num_classes,
+    in_channels=3,
+    input_size=32,
+    time_steps=time_steps,
+    rngs=rngs,
+    **kw,
+  )
+
+
+def vggsnn(*, num_classes=10, time_steps=10, in_channels=2, input_size=48, rngs, **kw):
+  """VGGSNN (released DVS-CIFAR10 model): 64, 128, AP, 256, 256, AP, 512, 512, AP, 512, 512, AP,
+  then one linear 4608→classes on 48×48 two-polarity frames ``[T, B, 48, 48, 2]``.
+
+  9.27 M parameters for 10 classes.
+  """
+  kw.setdefault("sequence_input", True)
+  return SpikingConvNet(
+    VGGSNN_SPEC,
+    num_classes=num_classes,
+    in_channels=in_channels,
+    input_size=input_size,
+    time_steps=time_steps,
+    rngs=rngs,
+    **kw,
+  )
+
+
+def vgg13(*, num_classes=200, time_steps=4, rngs, **kw) -> SpikingConvNet:
+  """VGG-13 for Tiny-ImageNet (64×64×3): ten 3×3 conv-BN-LIF layers in five stages of
+  64/128/256/512/512 channels with 2×2 average pools, flatten (2×2×512), linear to classes.
+
+  9.82 M parameters for 200 classes.
+  """
+  return SpikingConvNet(
+    VGG13_SPEC,
+    num_classes=num_classes,
+    in_channels=3,
+    input_size=64,
+    time_steps=time_steps,
+    rngs=rngs,
+    **kw,
+  )
+
+
+def mnist_cnn(*, num_classes=10, time_steps=4, channels=(32, 64), rngs, **kw) -> SpikingConvNet:
+  """Small spiking CNN for MNIST: C3(32)-AP2-C3(64)-AP2-FC(classes) on 28×28×1 (50 k parameters)."""
+  c1, c2 = channels
+  return SpikingConvNet(
+    (c1, "A", c2, "A"),
+    num_classes=num_classes,
+    in_channels=1,
+    input_size=28,
+    time_steps=time_steps,
+    rngs=rngs,
+    **kw,
+  )

@@ -1,0 +1,57 @@
+"""Fully connected spiking networks."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import jax
+from flax import nnx
+
+from asgl_jax.models import common
+
+Array = jax.Array
+
+
+class SpikingMLP(nnx.Module):
+  """Dense-LIF hidden layers and a linear readout.
+
+  Static inputs ``[B, ...]`` are flattened and repeated over time (direct
+  encoding; the first dense layer runs once); with ``sequence_input`` the
+  input is ``[T, B, ...]``.
+  """
+
+  def __init__(
+    self,
+    in_features: int,
+    hidden: Sequence[int],
+    *,
+    num_classes: int,
+    time_steps: int,
+    rngs: nnx.Rngs,
+    neuron=None,
+    sequence_input: bool = False,
+  ):
+    neuron = common.NeuronConfig.from_any(neuron)
+    self.time_steps = time_steps
+    self.sequence_input = sequence_input
+    dims = [in_features, *hidden]
+    self.dense = nnx.List([nnx.Linear(a, b, rngs=rngs) for a, b in zip(dims[:-1], dims[1:])])
+    self.lifs = nnx.List([neuron.lif(h, time_steps) for h in hidden])
+    self.head = nnx.Linear(dims[-1], num_classes, rngs=rngs)
+
+  def __call__(self, x: Array, *, key=None, p=1.0, train: bool = True) -> Array:
+    """Outputs ``[T, B, num_classes]``."""
+    t = self.time_steps
+    if self.sequence_input:
+      h, static = x.reshape((x.shape[0] * x.shape[1], -1)), False
+    else:
+      h, static = x.reshape((x.shape[0], -1)), True
+    for i, (dense, lif) in enumerate(zip(self.dense, self.lifs)):
+      h = dense(h)
+      if static:
+        h, static = common.repeat_time(h, t), False
+      h = lif(h, key=common.layer_key(key, i), p=p, train=train)
+    if static:
+      h = common.repeat_time(h, t)
+    out = self.head(h)
+    return out.reshape((t, -1, out.shape[-1]))

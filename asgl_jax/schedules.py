@@ -1,0 +1,53 @@
+"""Schedules: the noise (spike-mode) probability of ASGL and learning rates."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+
+import optax
+
+
+def noise_probability(
+  epoch: int, *, p0: float, zeta: float, milestones: Sequence[int] = ()
+) -> float:
+  """Spike-mode probability at ``epoch`` (paper App. B.1, Table 7).
+
+  Starting from ``p0``, at each milestone epoch reached (``epoch >= m``)
+  ``p ← 1 − (1 − p)·ζ``, i.e. ``p = 1 − (1 − p0)·ζ^k`` after ``k`` milestones:
+  the share of analog activations shrinks by ``ζ`` each time.
+
+  Example:
+    >>> noise_probability(95, p0=0.8, zeta=0.9, milestones=(30, 70, 90, 95))
+    0.86878
+  """
+  if not 0.0 <= p0 <= 1.0:
+    raise ValueError(f"noise_probability: p0 must be in [0, 1], got {p0!r}")
+  if not 0.0 <= zeta <= 1.0:
+    raise ValueError(f"noise_probability: zeta must be in [0, 1], got {zeta!r}")
+  k = sum(1 for m in milestones if epoch >= m)
+  return 1.0 - (1.0 - p0) * zeta**k
+
+
+def make_noise_schedule(
+  *, p0: float, zeta: float, milestones: Sequence[int] = ()
+) -> Callable[[int], float]:
+  """``epoch -> p`` closure of :func:`noise_probability` (validated once)."""
+  noise_probability(0, p0=p0, zeta=zeta, milestones=milestones)
+  if list(milestones) != sorted(milestones) or any(m < 0 for m in milestones):
+    raise ValueError(
+      f"make_noise_schedule: milestones must be sorted and >= 0, got {list(milestones)}"
+    )
+  return lambda epoch: noise_probability(epoch, p0=p0, zeta=zeta, milestones=milestones)
+
+
+def make_lr_schedule(kind: str, *, base_lr: float, total_steps: int, warmup_steps: int = 0):
+  """Learning-rate schedule: ``"cosine"`` (to 0 over the run, as released) or ``"constant"``."""
+  if kind == "constant":
+    return optax.constant_schedule(base_lr)
+  if kind == "cosine":
+    if warmup_steps:
+      return optax.warmup_cosine_decay_schedule(
+        0.0, base_lr, warmup_steps, max(total_steps, warmup_steps + 1)
+      )
+    return optax.cosine_decay_schedule(base_lr, max(total_steps, 1))
+  raise ValueError(f"make_lr_schedule: kind must be 'cosine' or 'constant', got {kind!r}")

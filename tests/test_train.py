@@ -1,0 +1,231 @@
+"""Training system: schedules, optimizers, the loop, resume, NaN stop, sg/asgl switch."""
+
+import json
+import os
+import subprocess
+import sys
+import textwrap
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+import pytest
+
+from asgl_jax import data, losses, optim, schedules, train
+from experiments.configs import mnist as mnist_config
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+
+
+def tiny_dataset(n=32, seed=0):
+  rng = np.random.default_rng(seed)
+  x = rng.normal(size=(n, 28, 28, 1)).astype(np.float32)
+  y = (x[:, :14].mean(axis=(1, 2, 3)) > 0).astype(np.int32)  # learnable label
+  return data.ArrayDataset(
+    {"train": (x, y), "validation": (x[:8], y[:8]), "test": (x[8:16], y[8:16])},
+    num_classes=2,
+    name="tiny",
+  )
+
+
+def tiny_config(**overrides):
+  c = mnist_config.get_config()
+  c.model.name = "cnn_tiny"
+  c.time_steps = 2
+  c.batch_size = 8
+  c.num_epochs = 2
+  c.noise.p0 = 0.5
+  c.log_every = 1000
+  c.update_from_flattened_dict(overrides)
+  return c
+
+
+# ----------------------------------------------------------------------------- pieces
+
+
+def test_noise_schedule_at_milestones():
+  # Table 7, SHD: p0 = 0.8, ζ = 0.9, milestones 30/70/90/95
+  f = schedules.make_noise_schedule(p0=0.8, zeta=0.9, milestones=(30, 70, 90, 95))
+  expected = {0: 0.8, 29: 0.8, 30: 0.82, 69: 0.82, 70: 0.838, 90: 0.8542, 95: 0.86878, 99: 0.86878}
+  for epoch, p in expected.items():
+    assert f(epoch) == pytest.approx(p), epoch
+  assert schedules.make_noise_schedule(p0=0.8, zeta=1.0)(299) == pytest.approx(0.8)
+  with pytest.raises(ValueError, match="p0"):
+    schedules.make_noise_schedule(p0=1.2, zeta=1.0)
+  with pytest.raises(ValueError, match="milestones"):
+    schedules.make_noise_schedule(p0=0.5, zeta=0.9, milestones=(70, 30))
+
+
+def test_losses_against_formulas():
+  out = jax.random.normal(jax.random.key(0), (3, 4, 5))
+  y = jnp.array([0, 1, 2, 4])
+  logits = np.asarray(out).mean(0)
+  lse = np.log(np.exp(logits).sum(-1))
+  ce = np.mean(lse - logits[np.arange(4), y])
+  assert float(losses.cross_entropy(out, y)) == pytest.approx(ce, rel=1e-5)
+  o = np.asarray(out)
+  lse_t = np.log(np.exp(o).sum(-1))
+  ce_t = np.mean(lse_t - o[:, np.arange(4), y])
+  tet = 0.999 * ce_t + 1e-3 * np.mean((o - 1.0) ** 2)
+  assert float(losses.tet_loss(out, y)) == pytest.approx(tet, rel=1e-5)
+
+
+def test_optimizer_weight_decay_only_on_kernels_and_sg_freezes_widths():
+  params = {
+    "weights": {
+      "conv": {"kernel": jnp.ones((2, 2))},
+      "bn": {"scale": jnp.ones(2), "bias": jnp.ones(2)},
+    },
+    "spiking": {"lif": {"log_alpha": jnp.zeros(())}},
+  }
+  zeros = jax.tree_util.tree_map(jnp.zeros_like, params)
+  tx = optim.make_optimizer(lr_schedule=1.0, momentum=0.0, weight_decay=0.1, spiking_lr=0.5)
+  upd, _ = tx.update(zeros, tx.init(params), params)
+  np.testing.assert_allclose(upd["weights"]["conv"]["kernel"], -0.1)  # −lr·wd·w
+  np.testing.assert_allclose(upd["weights"]["bn"]["scale"], 0.0)
+  grads = jax.tree_util.tree_map(jnp.ones_like, params)
+  upd, _ = tx.update(grads, tx.init(params), params)
+  np.testing.assert_allclose(
+    upd["spiking"]["lif"]["log_alpha"], -0.5, rtol=1e-4
+  )  # Adam's first step
+  tx_sg = optim.make_optimizer(lr_schedule=1.0, method="sg")
+  upd, _ = tx_sg.update(grads, tx_sg.init(params), params)
+  assert float(upd["spiking"]["lif"]["log_alpha"]) == 0.0
+  with pytest.raises(ValueError, match="method"):
+    optim.make_optimizer(lr_schedule=1.0, method="nope")
+
+
+# ----------------------------------------------------------------------------- the loop
+
+
+def _params_close(a, b, **kw):
+  for x, y in zip(jax.tree_util.tree_leaves(a), jax.tree_util.tree_leaves(b)):
+    np.testing.assert_allclose(np.asarray(x), np.asarray(y), **kw)
+
+
+def test_train_and_evaluate_writes_outputs_and_learns(tmp_path):
+  config = tiny_config(num_epochs=3)
+  s = train.train_and_evaluate(config, str(tmp_path), tiny_dataset())
+  summary = json.loads((tmp_path / "summary.json").read_text())
+  for k in (
+    "test_snn_accuracy",
+    "val_snn_accuracy",
+    "final_train_loss",
+    "steps",
+    "wall_seconds",
+    "num_devices",
+    "num_classes",
+  ):
+    assert k in summary
+  assert summary["steps"] == 12 and summary["num_classes"] == 2
+  lines = [json.loads(line) for line in (tmp_path / "metrics.jsonl").read_text().splitlines()]
+  assert [r["epoch"] for r in lines] == [1, 2, 3]
+  assert lines[-1]["train_loss"] < lines[0]["train_loss"]
+  assert any(k.startswith("width/") for k in lines[0]) and any("rate/" in k for k in lines[0])
+  assert (tmp_path / "curves.png").exists()
+  assert os.listdir(tmp_path / "tensorboard")
+  assert s["widths"]
+
+
+def test_sg_freezes_widths_asgl_learns_them(tmp_path):
+  init = train.widths(train.split_model(train.build_model(tiny_config(), 2))[1])
+  sg = train.train_and_evaluate(
+    tiny_config(method="sg", num_epochs=1), str(tmp_path / "sg"), tiny_dataset()
+  )
+  asgl = train.train_and_evaluate(tiny_config(num_epochs=1), str(tmp_path / "asgl"), tiny_dataset())
+  assert sg["widths"] == pytest.approx(init, rel=1e-6)
+  assert all(abs(asgl["widths"][k] - init[k]) > 1e-4 for k in init)
+
+
+def test_resume_gives_the_same_parameters(tmp_path):
+  ds = tiny_dataset()
+  full = train.train_and_evaluate(tiny_config(num_epochs=3), str(tmp_path / "full"), ds)
+
+  class Killed(Exception):
+    pass
+
+  class Dying(data.ArrayDataset):
+    def train_batch(self, *, epoch, index, **kw):
+      if epoch == 2 and index == 1:
+        raise Killed
+      return super().train_batch(epoch=epoch, index=index, **kw)
+
+  dying = Dying(ds.splits, num_classes=2)
+  with pytest.raises(Killed):
+    train.train_and_evaluate(tiny_config(num_epochs=3), str(tmp_path / "killed"), dying)
+  resumed = train.train_and_evaluate(tiny_config(num_epochs=3), str(tmp_path / "killed"), ds)
+  assert resumed["steps"] == full["steps"]
+  _params_close(resumed["final_state"].params, full["final_state"].params, rtol=1e-6, atol=1e-7)
+  _params_close(
+    resumed["final_state"].batch_stats, full["final_state"].batch_stats, rtol=1e-6, atol=1e-7
+  )
+
+
+def test_nan_loss_stops_with_step_and_keeps_checkpoint(tmp_path):
+  ds = tiny_dataset()
+
+  class Poisoned(data.ArrayDataset):
+    def train_batch(self, *, epoch, index, **kw):
+      b = super().train_batch(epoch=epoch, index=index, **kw)
+      if epoch == 1 and index == 2:
+        b["image"] = np.full_like(b["image"], np.nan)
+      return b
+
+  with pytest.raises(FloatingPointError, match=r"step 7.*step 4"):
+    train.train_and_evaluate(
+      tiny_config(num_epochs=3), str(tmp_path), Poisoned(ds.splits, num_classes=2)
+    )
+  assert sorted(os.listdir(tmp_path / "checkpoints")) == ["4"]
+
+
+@pytest.mark.parametrize(
+  "override, match",
+  [
+    ({"method": "bptt"}, "method"),
+    ({"batch_size": 0}, "batch_size"),
+    ({"neuron.alpha": -1.0}, "alpha"),
+    ({"noise.p0": 1.5}, "p0"),
+    ({"loss": "hinge"}, "loss"),
+    ({"model.name": "resnet1000"}, "resnet18"),
+  ],
+)
+def test_bad_config_values_are_rejected(tmp_path, override, match):
+  with pytest.raises(ValueError, match=match):
+    train.train_and_evaluate(tiny_config(**override), str(tmp_path), tiny_dataset())
+
+
+def test_same_result_on_1_and_8_devices():
+  code = textwrap.dedent(
+    """
+    import os
+    os.environ["XLA_FLAGS"] = "--xla_force_host_platform_device_count=8"
+    import sys, tempfile
+    sys.path.insert(0, os.path.join({root!r}, "tests"))
+    import jax, numpy as np
+    from test_train import tiny_config, tiny_dataset
+    from asgl_jax import train
+    assert jax.device_count() == 8
+    out = {{}}
+    for n in (1, 8):
+      with tempfile.TemporaryDirectory() as d:
+        s = train.train_and_evaluate(tiny_config(num_devices=n, num_train_steps=3), d, tiny_dataset())
+        assert s["num_devices"] == n
+        out[n] = s["final_state"]
+    for a, b in zip(jax.tree_util.tree_leaves(out[1].params), jax.tree_util.tree_leaves(out[8].params)):
+      np.testing.assert_allclose(np.asarray(a), np.asarray(b), rtol=1e-5, atol=1e-6)
+    print("EQUAL")
+    """
+  ).format(root=ROOT)
+  env = dict(os.environ, PYTHONPATH=ROOT)
+  r = subprocess.run(
+    [sys.executable, "-c", code], capture_output=True, text=True, env=env, timeout=600
+  )
+  assert r.returncode == 0, r.stderr[-3000:]
+  assert "EQUAL" in r.stdout
+
+
+def test_lr_schedule_is_cosine_to_zero():
+  f = schedules.make_lr_schedule("cosine", base_lr=0.1, total_steps=100)
+  assert float(f(0)) == pytest.approx(0.1)
+  assert float(f(50)) == pytest.approx(0.05, rel=1e-5)
+  assert float(f(100)) == pytest.approx(0.0, abs=1e-9)
