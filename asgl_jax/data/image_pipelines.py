@@ -1,0 +1,218 @@
+"""tfds input pipelines for CIFAR-10/100 and Tiny-ImageNet.
+
+TensorFlow and tensorflow-datasets are needed only here (``pip install
+'asgl_jax[data]'``). Pipelines are deterministic: epoch ``e`` of seed ``s``
+shuffles with ``(s, e)`` and augments example ``i`` with stateless ops seeded by
+``(s, e, i)``, so a resumed run sees exactly the batches of an uninterrupted one.
+
+Training augmentation (REFERENCE.md): random crop with 4-pixel zero padding,
+horizontal flip, AutoAugment (CIFAR-10 policy, also for CIFAR-100), Cutout (one
+16-pixel hole), then per-dataset mean/std normalisation. Validation is held out
+from the training split (model selection never touches the test split).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import os
+from collections.abc import Iterator
+
+import numpy as np
+
+# name -> (tfds name, image size, classes, mean, std, test split)
+DATASETS = {
+  "cifar10": ("cifar10", 32, 10, (0.4914, 0.4822, 0.4465), (0.2470, 0.2435, 0.2616), "test"),
+  "cifar100": ("cifar100", 32, 100, (0.5071, 0.4865, 0.4409), (0.2673, 0.2564, 0.2762), "test"),
+  # Tiny-ImageNet's official test labels are withheld: its "validation" split is the test set here.
+  "tiny_imagenet": (
+    "tiny_imagenet",
+    64,
+    200,
+    (0.4802, 0.4481, 0.3975),
+    (0.2770, 0.2691, 0.2821),
+    "validation",
+  ),
+}
+
+
+def _tf():
+  try:
+    import tensorflow as tf
+    import tensorflow_datasets as tfds
+  except ImportError as e:
+    raise ImportError(
+      "The CIFAR / Tiny-ImageNet pipelines need TensorFlow and tensorflow-datasets: "
+      "pip install 'asgl_jax[data]'. (experiments.mnist runs without them.)"
+    ) from e
+  tf.config.set_visible_devices([], "GPU")  # keep TensorFlow off the accelerators
+  return tf, tfds
+
+
+class DatasetUnavailableError(FileNotFoundError):
+  """A dataset is neither prepared in ``data_dir`` nor downloadable here."""
+
+
+def _builder(name: str, data_dir: str | None, download: bool):
+  _, tfds = _tf()
+  if name == "tiny_imagenet":
+    from asgl_jax.data import tiny_imagenet  # noqa: F401  (registers the builder)
+  where = data_dir or os.environ.get("TFDS_DATA_DIR") or os.path.expanduser("~/tensorflow_datasets")
+  hint = (
+    f"Dataset {name!r} is not prepared in {where!r}. On a machine with internet run\n"
+    f"  python -c \"import tensorflow_datasets as tfds; tfds.builder('{name}', data_dir='{where}')"
+    f'.download_and_prepare()"\n'
+    f"and copy {where!r} here (or pass --config.dataset.data_dir=...). "
+    "The offline main job is `python -m experiments.mnist`."
+  )
+  try:
+    builder = tfds.builder(name, data_dir=data_dir)
+  except Exception as e:  # tfds raises several types for unknown/corrupt datasets
+    raise DatasetUnavailableError(hint + f"\n(tfds said: {e})") from None
+  if download:
+    try:
+      builder.download_and_prepare()
+    except Exception as e:
+      raise DatasetUnavailableError(
+        hint + f"\n(download failed: {type(e).__name__}: {e})"
+      ) from None
+  try:
+    builder.as_dataset(split="train[:1]")  # raises if the dataset is not prepared
+  except Exception:
+    raise DatasetUnavailableError(hint) from None
+  return builder
+
+
+@dataclasses.dataclass
+class ImagePipeline:
+  """Deterministic, resumable tfds image pipeline with the same interface as
+  :class:`asgl_jax.data.ArrayDataset` (``train_batch``, ``eval_batches``, ...).
+
+  Args:
+    name: ``"cifar10"``, ``"cifar100"`` or ``"tiny_imagenet"``.
+    data_dir: tfds data directory (default: tfds's).
+    validation_size: training examples held out for validation.
+    augment: random crop + flip on training batches.
+    autoaugment: AutoAugment (CIFAR-10 policy) on training batches.
+    cutout: side of the Cutout hole (0: off).
+    download: let tfds download and prepare the dataset if needed.
+  """
+
+  name: str
+  data_dir: str | None = None
+  validation_size: int = 5000
+  augment: bool = True
+  autoaugment: bool = True
+  cutout: int = 16
+  download: bool = True
+
+  def __post_init__(self):
+    if self.name not in DATASETS:
+      raise ValueError(f"ImagePipeline: unknown dataset {self.name!r}; valid: {sorted(DATASETS)}")
+    tfds_name, self.image_size, self.num_classes, mean, std, self._test_split = DATASETS[self.name]
+    self._mean = np.asarray(mean, np.float32)
+    self._std = np.asarray(std, np.float32)
+    self.builder = _builder(tfds_name, self.data_dir or None, self.download)
+    n_train = self._count("train")
+    if not 0 <= self.validation_size < n_train:
+      raise ValueError(
+        f"ImagePipeline: validation_size must be in [0, {n_train}), got {self.validation_size}"
+      )
+    v = self.validation_size
+    self._splits = {
+      "train": f"train[:{n_train - v}]",
+      "validation": f"train[{n_train - v}:]" if v else None,
+      "test": self._test_split,
+    }
+    self._counts = {
+      "train": n_train - v,
+      "validation": v,
+      "test": self._count(self._test_split),
+    }
+    self._iter = None
+    self._pos = None
+
+  def _count(self, split: str) -> int:
+    try:
+      return int(self.builder.info.splits[split].num_examples)
+    except KeyError:  # no split metadata (e.g. tfds.testing.mock_data): count
+      tf, _ = _tf()
+      ds = self.builder.as_dataset(split=split)
+      return int(ds.reduce(tf.constant(0, tf.int64), lambda n, _: n + 1))
+
+  def num_examples(self, split: str) -> int:
+    return self._counts[split]
+
+  def steps_per_epoch(self, batch_size: int) -> int:
+    n = self._counts["train"] // batch_size
+    if n < 1:
+      raise ValueError(
+        f"{self.name}: batch_size {batch_size} exceeds the {self._counts['train']} training examples"
+      )
+    return n
+
+  def _normalize(self, tf, image):
+    image = tf.cast(image, tf.float32) / 255.0
+    return (image - self._mean) / self._std
+
+  def _train_dataset(self, seed: int, epoch: int, batch_size: int, start: int):
+    tf, _ = _tf()
+    from asgl_jax.data import augment as aug
+
+    ds = self.builder.as_dataset(split=self._splits["train"], shuffle_files=False)
+    ds = ds.shuffle(
+      self._counts["train"], seed=int(seed) * 100_003 + int(epoch), reshuffle_each_iteration=False
+    )
+    ds = ds.enumerate().skip(start * batch_size)
+    size = self.image_size
+
+    def prep(i, ex):
+      s = tf.stack([tf.cast(seed, tf.int64) * 1_000_003 + epoch, i])
+      seeds = tf.random.experimental.stateless_split(s, 4)
+      image = ex["image"]
+      if self.augment:
+        image = aug.random_crop_with_padding(image, seeds[0], padding=4, size=size)
+        image = tf.image.stateless_random_flip_left_right(image, seeds[1])
+      if self.autoaugment:
+        image = aug.autoaugment_cifar10(image, seeds[2])
+      image = self._normalize(tf, image)
+      if self.cutout:
+        image = aug.cutout(image, seeds[3], self.cutout)
+      return {"image": image, "label": tf.cast(ex["label"], tf.int32)}
+
+    ds = ds.map(prep, num_parallel_calls=tf.data.AUTOTUNE, deterministic=True)
+    return ds.batch(batch_size, drop_remainder=True).prefetch(tf.data.AUTOTUNE)
+
+  def train_batch(
+    self, *, seed: int, epoch: int, index: int, batch_size: int
+  ) -> dict[str, np.ndarray]:
+    """Training batch ``index`` of ``epoch``; sequential calls stream from one tf.data iterator."""
+    key = (seed, epoch, batch_size)
+    if self._pos != (key, index):
+      self._iter = iter(self._train_dataset(seed, epoch, batch_size, index).as_numpy_iterator())
+    batch = next(self._iter)
+    self._pos = (key, index + 1)
+    return batch
+
+  def eval_batches(self, split: str, batch_size: int) -> Iterator[dict[str, np.ndarray]]:
+    """Batches of ``split`` padded to ``batch_size``; ``mask`` marks real examples."""
+    tf, _ = _tf()
+    if split not in self._splits or self._splits[split] is None:
+      raise ValueError(f"{self.name}: no split {split!r} (validation_size=0?)")
+    ds = self.builder.as_dataset(split=self._splits[split], shuffle_files=False)
+    ds = ds.map(
+      lambda ex: {
+        "image": self._normalize(tf, ex["image"]),
+        "label": tf.cast(ex["label"], tf.int32),
+      },
+      num_parallel_calls=tf.data.AUTOTUNE,
+    )
+    for b in ds.batch(batch_size).prefetch(tf.data.AUTOTUNE).as_numpy_iterator():
+      n = len(b["label"])
+      pad = batch_size - n
+      b["mask"] = np.concatenate([np.ones(n, bool), np.zeros(pad, bool)])
+      if pad:
+        b["image"] = np.concatenate(
+          [b["image"], np.zeros((pad, *b["image"].shape[1:]), np.float32)]
+        )
+        b["label"] = np.concatenate([b["label"], np.zeros((pad,), np.int32)])
+      yield b

@@ -1,0 +1,46 @@
+"""Image classification with ASGL: CIFAR-10, CIFAR-100, Tiny-ImageNet (paper Table 5, Table 2).
+
+  python -m experiments.cifar --config=experiments/configs/cifar10_resnet18_t2.py
+      [--workdir=runs/c10] [--config.dataset.data_dir=...] [--config.method=sg] ...
+
+Data come from tensorflow-datasets (pip install 'asgl_jax[data]'); without
+internet, prepare them elsewhere and point ``--config.dataset.data_dir`` at them.
+"""
+
+import sys
+
+from absl import app, flags
+from ml_collections import config_flags
+
+from asgl_jax.data import image_pipelines
+from experiments import common
+
+_CONFIG = config_flags.DEFINE_config_file("config", None, "Config file.", lock_config=True)
+_WORKDIR = flags.DEFINE_string(
+  "workdir", None, "Output directory (default: runs/<dataset>-<time>)."
+)
+flags.mark_flag_as_required("config")
+
+
+def main(argv):
+  del argv
+  config = _CONFIG.value
+  d = config.dataset
+  try:
+    dataset = image_pipelines.ImagePipeline(
+      d.name,
+      data_dir=d.data_dir or None,
+      validation_size=d.validation_size,
+      augment=d.augment,
+      autoaugment=d.autoaugment,
+      cutout=d.cutout,
+      download=d.download,
+    )
+  except (image_pipelines.DatasetUnavailableError, ImportError) as e:
+    print(f"experiments.cifar: {e}", file=sys.stderr)
+    sys.exit(2)
+  common.run(config, _WORKDIR.value, dataset, d.name)
+
+
+if __name__ == "__main__":
+  app.run(main)

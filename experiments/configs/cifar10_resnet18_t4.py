@@ -1,0 +1,13 @@
+"""CIFAR-10, ResNet-18, T = 4 (paper Table 5).
+
+Command:
+  python -m experiments.cifar --config=experiments/configs/cifar10_resnet18_t4.py [--workdir=runs/cifar10_resnet18_t4]
+Paper (embedded SNN, test): 95.35 % (Table 5)
+Hardware: a GPU or TPU (300 epochs over 45,000 training images; not yet timed by this project). Far too slow for a 2-core CPU.
+"""
+
+from experiments.configs import cifar_base
+
+
+def get_config():
+  return cifar_base.make(dataset="cifar10", model="resnet18", time_steps=4)

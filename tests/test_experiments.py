@@ -1,0 +1,138 @@
+"""Experiment mains and configs: every config loads and builds; the mains run end to end."""
+
+import glob
+import importlib
+import json
+import os
+import subprocess
+import sys
+
+import jax
+import pytest
+from flax import nnx
+
+from asgl_jax import models, train
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+CONFIGS = sorted(
+  os.path.basename(p)[:-3]
+  for p in glob.glob(os.path.join(ROOT, "experiments", "configs", "*.py"))
+  if not os.path.basename(p).startswith(("_", "base", "cifar_base"))
+)
+
+
+def _run(args, timeout=600, **kw):
+  env = dict(os.environ, PYTHONPATH=ROOT)
+  return subprocess.run(
+    [sys.executable, *args],
+    capture_output=True,
+    text=True,
+    cwd=ROOT,
+    env=env,
+    timeout=timeout,
+    **kw,
+  )
+
+
+@pytest.mark.parametrize("name", CONFIGS)
+def test_config_loads_documents_itself_and_its_model_initialises(name):
+  mod = importlib.import_module(f"experiments.configs.{name}")
+  assert "python -m experiments." in mod.__doc__  # the command
+  config = mod.get_config()
+  train.validate_config(config)
+  num_classes = {"cifar10": 10, "cifar100": 100, "tiny_imagenet": 200, "mnist_subset": 10}[
+    config.dataset.name
+  ]
+  model = nnx.eval_shape(lambda: train.build_model(config, num_classes))
+  assert models.count_params(model) > 0
+  if name.startswith(("cifar", "tinyimagenet")):
+    assert "Paper" in mod.__doc__ and "Hardware" in mod.__doc__
+
+
+def test_model_outputs_shape_for_every_zoo_entry():
+  shapes = {
+    "cifarnet": (2, 32, 32, 3),
+    "resnet18": (2, 32, 32, 3),
+    "resnet19": (2, 32, 32, 3),
+    "vgg13": (2, 64, 64, 3),
+    "vggsnn": (3, 2, 48, 48, 2),
+  }
+  for name, shape in shapes.items():
+    kw = {"time_steps": 3} if name == "vggsnn" else {}
+    model = nnx.eval_shape(
+      lambda name=name, kw=kw: models.get_model(name, num_classes=7, rngs=nnx.Rngs(0), **kw)
+    )
+    graphdef, state = nnx.split(model)
+    out = jax.eval_shape(
+      lambda s, x, g=graphdef: nnx.merge(g, s)(x, train=False),
+      state,
+      jax.ShapeDtypeStruct(shape, "float32"),
+    )
+    t = 3 if name == "vggsnn" else model.time_steps
+    assert out.shape == (t, shape[-4] if name != "vggsnn" else 2, 7), name
+  with pytest.raises(ValueError, match="cifarnet"):
+    models.get_model("alexnet")
+
+
+def test_mnist_main_end_to_end(tmp_path):
+  r = _run(
+    [
+      "-m",
+      "experiments.mnist",
+      f"--workdir={tmp_path}",
+      "--config.num_train_steps=3",
+      "--config.batch_size=32",
+    ]
+  )
+  assert r.returncode == 0, r.stderr[-3000:]
+  summary = json.loads((tmp_path / "summary.json").read_text())
+  for k in (
+    "test_snn_accuracy",
+    "val_snn_accuracy",
+    "final_train_loss",
+    "steps",
+    "wall_seconds",
+    "num_devices",
+    "num_classes",
+  ):
+    assert k in summary
+  assert summary["steps"] == 3 and summary["num_classes"] == 10
+  assert "Embedded SNN test accuracy" in r.stdout
+
+
+def test_config_is_locked_typos_are_errors(tmp_path):
+  r = _run(["-m", "experiments.mnist", f"--workdir={tmp_path}", "--config.num_epoch=3"])
+  assert r.returncode != 0
+  assert "num_epoch" in r.stderr
+
+
+def test_cifar_main_on_mock_data(tmp_path):
+  code = f"""
+import runpy, sys
+import tensorflow_datasets as tfds
+sys.argv = ["cifar", "--config=experiments/configs/cifar10_resnet18_t2.py", "--workdir={tmp_path}",
+  "--config.model.name=resnet_tiny", "--config.batch_size=8", "--config.num_train_steps=2",
+  "--config.dataset.validation_size=8"]
+with tfds.testing.mock_data(num_examples=24):
+  runpy.run_module("experiments.cifar", run_name="__main__")
+"""
+  r = _run(["-c", code])
+  assert r.returncode == 0, r.stderr[-3000:]
+  summary = json.loads((tmp_path / "summary.json").read_text())
+  assert summary["steps"] == 2 and summary["num_classes"] == 10
+
+
+def test_cifar_main_without_data_fails_with_a_clear_message(tmp_path):
+  r = _run(
+    [
+      "-m",
+      "experiments.cifar",
+      "--config=experiments/configs/cifar100_resnet18_t2.py",
+      f"--workdir={tmp_path}",
+      f"--config.dataset.data_dir={tmp_path / 'nothing'}",
+      "--config.dataset.download=False",
+    ]
+  )
+  assert r.returncode == 2
+  assert "cifar100" in r.stderr and "download_and_prepare" in r.stderr
+  assert "Traceback" not in r.stderr
