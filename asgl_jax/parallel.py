@@ -43,14 +43,22 @@ def batch_sharding(mesh: Mesh) -> NamedSharding:
 
 
 def shard_batch(batch: dict, mesh: Mesh) -> dict:
-  """Puts a host batch (this process's share) onto the mesh, sharded along axis 0."""
+  """Puts a global host batch onto the mesh, sharded along axis 0.
+
+  Every process builds the same global batch (the pipelines are deterministic);
+  each contributes its own contiguous slice of rows.
+  """
   sharding = batch_sharding(mesh)
   n = mesh.devices.size
+  procs, me = jax.process_count(), jax.process_index()
 
   def put(x):
     x = np.asarray(x)
-    if (x.shape[0] * jax.process_count()) % n:
+    if x.shape[0] % n or x.shape[0] % procs:
       raise ValueError(f"batch size {x.shape[0]} is not divisible by the {n} devices of the mesh")
+    if procs > 1:
+      per = x.shape[0] // procs
+      x = x[me * per : (me + 1) * per]
     return jax.make_array_from_process_local_data(sharding, x)
 
   return jax.tree_util.tree_map(put, batch)

@@ -25,6 +25,7 @@ flags.mark_flag_as_required("config")
 def main(argv):
   del argv
   config = _CONFIG.value
+  common.setup(config)
   d = config.dataset
   try:
     dataset = image_pipelines.ImagePipeline(

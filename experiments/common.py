@@ -6,7 +6,14 @@ import time
 
 from absl import logging
 
-from asgl_jax import train
+from asgl_jax import parallel, train
+
+
+def setup(config) -> None:
+  """Process-level set-up before any data or model is built."""
+  logging.set_verbosity(logging.WARNING)  # keep Orbax's per-save INFO lines out of the progress output
+  if config.get("distributed"):
+    parallel.initialize_distributed()
 
 
 def run(config, workdir: str | None, dataset, name: str) -> dict:

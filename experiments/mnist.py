@@ -24,6 +24,7 @@ _WORKDIR = flags.DEFINE_string("workdir", None, "Output directory (default: runs
 def main(argv):
   del argv
   config = _CONFIG.value
+  common.setup(config)
   dataset = data.load_mnist_subset(
     val_per_class=config.dataset.val_per_class,
     test_per_class=config.dataset.test_per_class,

@@ -45,7 +45,8 @@ def get_config() -> ml_collections.ConfigDict:
   c.batch_size = 128
   c.num_epochs = 300
   c.num_train_steps = -1  # -1: num_epochs × steps per epoch
-  c.num_devices = 0  # 0: all local devices
+  c.num_devices = 0  # 0: all devices
+  c.distributed = False  # multi-host: call jax.distributed.initialize() first
   c.log_every = 50
   c.dataset = ml_collections.ConfigDict({"name": "cifar10", "data_dir": "", "augment": True})
   return c
