@@ -64,7 +64,9 @@ def main():
   u = jax.random.normal(ku, (args.n,))
   w = jax.random.normal(kw, (args.n,))
   alpha = jnp.float32(1.0)
-  print(f"# jax {jax.__version__}, {jax.devices()[0].device_kind}, {platform.processor() or platform.machine()}, n = {args.n:,}")
+  print(
+    f"# jax {jax.__version__}, {jax.devices()[0].device_kind}, {platform.processor() or platform.machine()}, n = {args.n:,}"
+  )
   print("| surrogate | implementation | median ms | ns / element | temp MiB | total MiB |")
   print("|---|---|---|---|---|---|")
   for sur in ("rect", "sigmoid"):
@@ -74,9 +76,13 @@ def main():
       mem = fn.lower(u, alpha, w).compile().memory_analysis()
       t = bench(fn, (u, alpha, w), args.repeats)
       temp = mem.temp_size_in_bytes / 2**20
-      total = (mem.temp_size_in_bytes + mem.argument_size_in_bytes + mem.output_size_in_bytes) / 2**20
+      total = (
+        mem.temp_size_in_bytes + mem.argument_size_in_bytes + mem.output_size_in_bytes
+      ) / 2**20
       rows[kind] = (t, temp)
-      print(f"| {sur} | {kind} | {t * 1e3:.1f} | {t / args.n * 1e9:.2f} | {temp:.1f} | {total:.1f} |")
+      print(
+        f"| {sur} | {kind} | {t * 1e3:.1f} | {t / args.n * 1e9:.2f} | {temp:.1f} | {total:.1f} |"
+      )
     (t0, m0), (t1, m1) = rows["plain stop-gradient"], rows["asgl_jax.spike"]
     print(f"| {sur} | ratio ours/plain | {t1 / t0:.2f}× | | {m1 / max(m0, 1e-9):.2f}× | |")
 

@@ -11,7 +11,9 @@ from asgl_jax import parallel, train
 
 def setup(config) -> None:
   """Process-level set-up before any data or model is built."""
-  logging.set_verbosity(logging.WARNING)  # keep Orbax's per-save INFO lines out of the progress output
+  logging.set_verbosity(
+    logging.WARNING
+  )  # keep Orbax's per-save INFO lines out of the progress output
   if config.get("distributed"):
     parallel.initialize_distributed()
 

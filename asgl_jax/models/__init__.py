@@ -9,7 +9,7 @@ from flax import nnx
 
 from asgl_jax.models.common import NeuronConfig, count_params, time_mean
 from asgl_jax.models.convnets import SpikingConvNet, cifarnet, mnist_cnn, vgg13, vggsnn
-from asgl_jax.models.mlp import SpikingMLP
+from asgl_jax.models.mlp import SpikingMLP, SpikingRNN
 from asgl_jax.models.resnet import SpikingResNet, resnet18, resnet19, resnet_tiny
 
 _MODELS: dict[str, Callable[..., nnx.Module]] = {
@@ -21,6 +21,7 @@ _MODELS: dict[str, Callable[..., nnx.Module]] = {
   "mnist_cnn": mnist_cnn,
   "mlp": SpikingMLP,
   "convnet": SpikingConvNet,
+  "rsnn": SpikingRNN,
   # tiny variants for tests
   "resnet_tiny": resnet_tiny,
   "cnn_tiny": functools.partial(mnist_cnn, channels=(4, 8)),
@@ -46,6 +47,7 @@ __all__ = [
   "NeuronConfig",
   "SpikingConvNet",
   "SpikingMLP",
+  "SpikingRNN",
   "SpikingResNet",
   "available_models",
   "count_params",

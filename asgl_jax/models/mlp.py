@@ -8,6 +8,7 @@ from collections.abc import Sequence
 import jax
 from flax import nnx
 
+from asgl_jax import nn
 from asgl_jax.models import common
 
 Array = jax.Array
@@ -56,3 +57,48 @@ class SpikingMLP(nnx.Module):
       h = common.repeat_time(h, t)
     out = self.head(h)
     return out.reshape((t, -1, out.shape[-1]))
+
+
+class SpikingRNN(nnx.Module):
+  """Recurrent spiking network for spike-train inputs ``[T, B, in_features]`` (paper §5.3, App. A.4).
+
+  ``in_features - hidden (recurrent LIF) - num_classes`` linear readout at
+  every step; the SHD network of the paper is 700-240-20 (T = 250).
+  """
+
+  def __init__(
+    self,
+    in_features: int = 700,
+    hidden: int = 240,
+    *,
+    num_classes: int = 20,
+    time_steps: int = 250,
+    rngs: nnx.Rngs,
+    neuron=None,
+    synapse_decay: float = 0.0,
+  ):
+    neuron = common.NeuronConfig.from_any(neuron)
+    self.time_steps = time_steps
+    self.recurrent = nn.RecurrentLIF(
+      in_features,
+      hidden,
+      rngs=rngs,
+      alpha=neuron.alpha,
+      per_neuron_width=neuron.per_channel_width,
+      learn_alpha=neuron.learn_alpha,
+      decay=neuron.decay,
+      learn_decay=neuron.learn_decay,
+      threshold=neuron.threshold,
+      synapse_decay=synapse_decay,
+      surrogate=neuron.surrogate,
+      detach_reset=neuron.detach_reset,
+      remat=neuron.remat,
+    )
+    self.head = nnx.Linear(hidden, num_classes, rngs=rngs)
+
+  def __call__(self, x: Array, *, key=None, p=1.0, train: bool = True) -> Array:
+    """Outputs ``[T, B, num_classes]`` for inputs ``[T, B, in_features]``."""
+    if x.ndim != 3 or x.shape[0] != self.time_steps:
+      raise ValueError(f"expected [T={self.time_steps}, B, features] input, got shape {x.shape}")
+    s = self.recurrent(x, key=common.layer_key(key, 0), p=p, train=train)
+    return self.head(s)
