@@ -212,6 +212,12 @@ def build_model(config, num_classes: int) -> nnx.Module:
   )
 
 
+def model_from_state(config, num_classes: int, state: TrainState) -> nnx.Module:
+  """The model of ``config`` carrying the parameters and BN statistics of ``state``."""
+  graphdef, _, _ = split_model(build_model(config, num_classes))
+  return merge_model(graphdef, jax.device_get(state.params), jax.device_get(state.batch_stats))
+
+
 def validate_config(config) -> None:
   """Clear errors for bad config values (raised before anything is built)."""
   if config.method not in ("asgl", "sg"):

@@ -25,7 +25,24 @@ def run(config, workdir: str | None, dataset, name: str) -> dict:
   )  # keep Orbax's per-save INFO lines out of the progress output
   workdir = workdir or os.path.join("runs", time.strftime(f"{name}-%Y%m%d-%H%M%S"))
   summary = train.train_and_evaluate(config, workdir, dataset)
-  summary.pop("final_state")
+  state = summary.pop("final_state")
+  if config.get("export_nir"):
+    summary["nir_file"] = export_nir(config, dataset, state, workdir)
   print(json.dumps(summary, indent=2))
   print(f"Embedded SNN test accuracy: {summary['test_snn_accuracy']:.4f}  (workdir: {workdir})")
   return summary
+
+
+def export_nir(config, dataset, state, workdir: str) -> str:
+  """Writes the trained embedded SNN to ``<workdir>/model.nir`` (see :mod:`asgl_jax.export`)."""
+  import nir
+
+  from asgl_jax import export
+
+  model = train.model_from_state(config, dataset.num_classes, state)
+  sample = next(dataset.eval_batches("test", 1))["image"]
+  graph = export.to_nir(model, dt=config.get("nir_dt", 1.0), input_shape=sample.shape[1:])
+  path = os.path.join(workdir, "model.nir")
+  nir.write(path, graph)
+  print(f"NIR graph written to {path}")
+  return path

@@ -82,6 +82,7 @@ def test_mnist_main_end_to_end(tmp_path):
       f"--workdir={tmp_path}",
       "--config.num_train_steps=3",
       "--config.batch_size=32",
+      "--config.export_nir=True",
     ]
   )
   assert r.returncode == 0, r.stderr[-3000:]
@@ -98,6 +99,10 @@ def test_mnist_main_end_to_end(tmp_path):
     assert k in summary
   assert summary["steps"] == 3 and summary["num_classes"] == 10
   assert "Embedded SNN test accuracy" in r.stdout
+  import nir
+
+  graph = nir.read(tmp_path / "model.nir")
+  assert sum(type(n).__name__ == "LIF" for n in graph.nodes.values()) == 2
 
 
 def test_config_is_locked_typos_are_errors(tmp_path):

@@ -48,5 +48,8 @@ def get_config() -> ml_collections.ConfigDict:
   c.num_devices = 0  # 0: all devices
   c.distributed = False  # multi-host: call jax.distributed.initialize() first
   c.log_every = 50
+  # Write the trained embedded SNN as a NIR graph (<workdir>/model.nir); dt = the time step in NIR units.
+  c.export_nir = False
+  c.nir_dt = 1.0
   c.dataset = ml_collections.ConfigDict({"name": "cifar10", "data_dir": "", "augment": True})
   return c

@@ -1,0 +1,337 @@
+"""Export embedded SNNs to the Neuromorphic Intermediate Representation (NIR) and back.
+
+NIR (``pip install nir``; tested with nir 1.0.8) describes neurons as
+continuous-time ODEs. Our neurons are discrete-time; with a time step ``dt`` the
+forward-Euler discretisation of NIR's LIF,
+
+    τ·dv/dt = (v_leak − v) + R·I   →   v[t] = (1 − dt/τ)·v[t−1] + (dt/τ)·R·I[t],
+
+equals our LIF (paper Eq. 1), ``u[t] = γ·u[t−1] + c[t]``, when
+
+    τ = dt / (1 − γ),   R = τ / dt = 1 / (1 − γ),   v_leak = 0,
+    v_threshold = ϑ,    v_reset = 0 (hard reset to zero after a spike).
+
+Recurrent LIF with a synaptic current (``synapse_decay`` β > 0) maps to
+``CubaLIF`` the same way (``τ_syn = dt/(1 − β)``, ``w_in = τ_syn/dt``), and the
+recurrence ``V`` is a ``Linear`` node on an edge from the neurons back to
+themselves (read with a one-step delay, as our scan does).
+
+Other mappings: dense → ``Affine`` (``weight = kernelᵀ``), conv → ``Conv2d``
+(channels-first ``[out, in, kh, kw]``, NIR's layout), BN folded into the
+preceding conv (running statistics), 2×2 average pool → ``AvgPool2d``, flatten →
+``Flatten`` (the next dense layer's rows are permuted from our H·W·C order to
+NIR's C·H·W order). Inputs are the network's per-step input (for static images:
+the image at every step, i.e. direct input); the output node carries the
+readout layer's output at every step; the prediction is its mean over time.
+
+What NIR cannot express raises :class:`NIRExportError` instead of producing a
+different network: max pooling, C-LIF (its reset subtracts the threshold through
+a decaying trace, not a reset of ``v``), ``γ = 1`` with a reset other than zero,
+and the residual networks (not mapped yet).
+
+Spikes fire when ``v ≥ v_threshold`` (as in our evaluation mode); some NIR
+consumers use ``>``, which differs only when ``v`` lands exactly on the threshold.
+"""
+
+from __future__ import annotations
+
+import itertools
+from typing import Any
+
+import numpy as np
+from flax import nnx
+
+from asgl_jax.models.convnets import SpikingConvNet
+from asgl_jax.models.mlp import SpikingMLP, SpikingRNN
+from asgl_jax.models.resnet import SpikingResNet
+
+NIR_TESTED_VERSION = "1.0.8"
+
+
+class NIRExportError(ValueError):
+  """The model uses something NIR cannot express (or we do not map yet)."""
+
+
+def _nir():
+  try:
+    import nir
+  except ImportError as e:
+    raise ImportError("NIR export needs the nir package: pip install 'asgl_jax[nir]'") from e
+  return nir
+
+
+def _np(x) -> np.ndarray:
+  return np.asarray(x[...] if isinstance(x, nnx.Variable) else x, np.float32)
+
+
+def _lif_node(layer, shape, dt: float):
+  """NIR LIF (or CubaLIF for a recurrent layer with a synaptic current) for our LIF layer."""
+  nir = _nir()
+  gamma = np.broadcast_to(np.asarray(layer.decay, np.float32), shape)
+  if np.any(gamma >= 1.0):
+    raise NIRExportError("decay γ = 1 (no leak) has no finite NIR time constant; use γ < 1")
+  tau = dt / (1.0 - gamma)
+  ones = np.ones(shape, np.float32)
+  thr = np.float32(layer.threshold) * ones
+  beta = float(getattr(layer, "synapse_decay", 0.0) or 0.0)
+  if beta:
+    tau_syn = dt / (1.0 - beta) * ones
+    return nir.CubaLIF(
+      tau_syn=tau_syn,
+      tau_mem=tau,
+      r=tau / dt,
+      v_leak=0 * ones,
+      v_threshold=thr,
+      v_reset=0 * ones,
+      w_in=tau_syn / dt,
+    )
+  return nir.LIF(tau=tau, r=tau / dt, v_leak=0 * ones, v_threshold=thr, v_reset=0 * ones)
+
+
+def _affine(dense: nnx.Linear, row_perm=None):
+  nir = _nir()
+  w = _np(dense.kernel).T  # [out, in]
+  if row_perm is not None:
+    w = w[:, row_perm]
+  b = _np(dense.bias) if dense.bias is not None else np.zeros(w.shape[0], np.float32)
+  return nir.Affine(weight=w, bias=b)
+
+
+def _fold_conv_bn(conv_bn, hw):
+  """Conv (no bias) + BN (running statistics) → one NIR Conv2d with bias."""
+  nir = _nir()
+  conv, tbn = conv_bn.conv, conv_bn.bn
+  bn = tbn.bn
+  w = _np(conv.kernel)  # [kh, kw, in, out]
+  mean, var = _np(bn.mean), _np(bn.var)
+  inv = 1.0 / np.sqrt(var + bn.epsilon)
+  if tbn.kind == "bn":
+    scale, bias = _np(bn.scale), _np(bn.bias)
+  else:
+    scale, bias = _np(tbn.scale) * tbn.td_factor, _np(tbn.bias)
+  g = scale * inv
+  w = np.transpose(w * g, (3, 2, 0, 1))  # [out, in, kh, kw]
+  b = bias - mean * g
+  k = w.shape[-1]
+  stride = tuple(conv.strides) if isinstance(conv.strides, tuple | list) else (conv.strides,) * 2
+  if conv.padding != "SAME" or stride != (1, 1) or k % 2 == 0:
+    raise NIRExportError(
+      f"only stride-1 'SAME' odd-size convs are mapped, got {conv.padding}/{stride}/{k}"
+    )
+  return nir.Conv2d(
+    input_shape=hw, weight=w, stride=1, padding=k // 2, dilation=1, groups=1, bias=b
+  )
+
+
+def to_nir(model: nnx.Module, *, dt: float = 1.0, input_shape: tuple[int, ...] | None = None):
+  """The embedded SNN of ``model`` as a ``nir.NIRGraph`` (see the module docstring for the mapping).
+
+  Args:
+    model: a :class:`SpikingMLP`, :class:`SpikingConvNet` (CifarNet, VGGSNN,
+      VGG-13, the MNIST CNN) or :class:`SpikingRNN` with trained parameters
+      (e.g. ``asgl_jax.train.merge_model(graphdef, state.params, state.batch_stats)``).
+    dt: the time step the discrete model stands for (NIR time constants scale with it).
+    input_shape: per-example input shape without batch, channels last for images
+      (``(28, 28, 1)``); needed for conv nets and for static MLP inputs.
+
+  Returns:
+    The NIR graph; ``nir.write(path, graph)`` saves it.
+  """
+  if not dt > 0:
+    raise ValueError(f"to_nir: dt must be > 0, got {dt!r}")
+  if isinstance(model, SpikingMLP):
+    return _mlp_to_nir(model, dt)
+  if isinstance(model, SpikingRNN):
+    return _rnn_to_nir(model, dt)
+  if isinstance(model, SpikingConvNet):
+    if input_shape is None or len(input_shape) != 3:
+      raise ValueError("to_nir: conv nets need input_shape=(H, W, C)")
+    return _convnet_to_nir(model, dt, tuple(input_shape))
+  if isinstance(model, SpikingResNet):
+    raise NIRExportError("residual networks are not mapped to NIR yet")
+  raise NIRExportError(f"to_nir: no NIR mapping for {type(model).__name__}")
+
+
+def _chain(nodes: dict[str, Any]) -> list[tuple[str, str]]:
+  names = list(nodes)
+  return list(itertools.pairwise(names))
+
+
+def _mlp_to_nir(model: SpikingMLP, dt: float):
+  nir = _nir()
+  n_in = _np(model.dense[0].kernel).shape[0]
+  nodes: dict[str, Any] = {"input": nir.Input(input_type={"input": np.array([n_in])})}
+  for i, (dense, lif) in enumerate(zip(model.dense, model.lifs)):
+    nodes[f"fc{i}"] = _affine(dense)
+    nodes[f"lif{i}"] = _lif_node(lif, (_np(dense.kernel).shape[1],), dt)
+  nodes["head"] = _affine(model.head)
+  nodes["output"] = nir.Output(output_type={"output": np.array([_np(model.head.kernel).shape[1]])})
+  return nir.NIRGraph(nodes=nodes, edges=_chain(nodes), metadata=_meta(model, dt))
+
+
+def _rnn_to_nir(model: SpikingRNN, dt: float):
+  nir = _nir()
+  rec = model.recurrent
+  n_in, n = _np(rec.dense.kernel).shape
+  n_out = _np(model.head.kernel).shape[1]
+  nodes = {
+    "input": nir.Input(input_type={"input": np.array([n_in])}),
+    "fc": _affine(rec.dense),
+    "lif": _lif_node(rec, (n,), dt),
+    "recurrent": nir.Linear(weight=_np(rec.recurrent_kernel).T),
+    "head": _affine(model.head),
+    "output": nir.Output(output_type={"output": np.array([n_out])}),
+  }
+  edges = [
+    ("input", "fc"),
+    ("fc", "lif"),
+    ("lif", "recurrent"),
+    ("recurrent", "lif"),
+    ("lif", "head"),
+    ("head", "output"),
+  ]
+  return nir.NIRGraph(nodes=nodes, edges=edges, metadata=_meta(model, dt))
+
+
+def _convnet_to_nir(model: SpikingConvNet, dt: float, input_shape):
+  nir = _nir()
+  h, w, c = input_shape
+  nodes: dict[str, Any] = {"input": nir.Input(input_type={"input": np.array([c, h, w])})}
+  conv_i = 0
+  for j, item in enumerate(model.spec):
+    if item == "M":
+      raise NIRExportError("max pooling has no NIR node; use average pooling ('A')")
+    if item == "A":
+      nodes[f"pool{j}"] = nir.AvgPool2d(
+        kernel_size=np.array([2, 2]), stride=np.array([2, 2]), padding=np.array([0, 0])
+      )
+      h, w = h // 2, w // 2
+      continue
+    nodes[f"conv{conv_i}"] = _fold_conv_bn(model.convs[conv_i], (h, w))
+    c = item
+    nodes[f"lif{conv_i}"] = _lif_node(model.conv_lifs[conv_i], (c, h, w), dt)
+    conv_i += 1
+  if model.global_pool:
+    nodes["gap"] = nir.AvgPool2d(
+      kernel_size=np.array([h, w]), stride=np.array([h, w]), padding=np.array([0, 0])
+    )
+    h = w = 1
+  nodes["flatten"] = nir.Flatten(input_type={"input": np.array([c, h, w])}, start_dim=0, end_dim=-1)
+  # Our flatten runs over (H, W, C); NIR's over (C, H, W). Column k of NIR's first dense
+  # layer must read feature perm[k] of ours.
+  perm = np.arange(h * w * c).reshape(h, w, c).transpose(2, 0, 1).reshape(-1)
+  for i, (dense, lif) in enumerate(zip(model.dense, model.dense_lifs)):
+    nodes[f"fc{i}"] = _affine(dense, perm if i == 0 else None)
+    nodes[f"fc_lif{i}"] = _lif_node(lif, (_np(dense.kernel).shape[1],), dt)
+  nodes["head"] = _affine(model.head, perm if not len(model.dense) else None)
+  nodes["output"] = nir.Output(output_type={"output": np.array([_np(model.head.kernel).shape[1]])})
+  return nir.NIRGraph(nodes=nodes, edges=_chain(nodes), metadata=_meta(model, dt))
+
+
+def _meta(model, dt):
+  return {
+    "producer": "asgl_jax",
+    "dt": float(dt),
+    "time_steps": int(model.time_steps),
+    "readout": "mean over time",
+  }
+
+
+# ----------------------------------------------------------------------------- import
+
+
+def _lif_params(node, dt: float, name: str):
+  """(decay γ, threshold ϑ, input gain) of a NIR LIF for our discrete LIF, or an error."""
+  nir = _nir()
+  if not isinstance(node, nir.LIF):
+    raise NIRExportError(
+      f"from_nir: node {name!r} is {type(node).__name__}; only LIF neurons are supported"
+    )
+  tau, r = np.asarray(node.tau, np.float64), np.asarray(node.r, np.float64)
+  if np.any(np.asarray(node.v_leak) != 0):
+    raise NIRExportError(f"from_nir: {name!r} has v_leak != 0, which our LIF cannot express")
+  if node.v_reset is not None and np.any(np.asarray(node.v_reset) != 0):
+    raise NIRExportError(f"from_nir: {name!r} resets to v_reset != 0; our LIF resets to 0")
+  gamma = 1.0 - dt / tau
+  thr = np.asarray(node.v_threshold, np.float64)
+  for what, v in (("tau", gamma), ("v_threshold", thr)):
+    if np.ptp(v) > 1e-6 * max(1.0, np.abs(v).max()):
+      raise NIRExportError(
+        f"from_nir: {name!r} has per-neuron {what}; our LIF layers share one value"
+      )
+  if not 0.0 <= gamma.flat[0] < 1.0:
+    raise NIRExportError(f"from_nir: {name!r} needs dt <= tau (got dt={dt}, tau={tau.flat[0]})")
+  gain = r * dt / tau  # the Euler input gain, folded into the preceding weights
+  return float(gamma.flat[0]), float(thr.flat[0]), gain.reshape(-1)
+
+
+def from_nir(graph, *, dt: float = 1.0, time_steps: int = 1) -> nnx.Module:
+  """Builds a :class:`SpikingMLP` from a chain NIR graph ``Input → (Affine → LIF)* → Affine → Output``.
+
+  The LIF's Euler input gain ``R·dt/τ`` is folded into the preceding ``Affine``
+  (so any ``R`` is accepted); ``v_leak`` must be 0, ``v_reset`` 0, and ``τ`` and
+  ``v_threshold`` the same for every neuron of a layer. The returned model's
+  input is a sequence ``[T, B, features]`` (``sequence_input=True``).
+  """
+  nir = _nir()
+  nodes, edges = graph.nodes, list(graph.edges)
+  succ: dict[str, list[str]] = {}
+  for a, b in edges:
+    succ.setdefault(a, []).append(b)
+  inputs = [k for k, v in nodes.items() if isinstance(v, nir.Input)]
+  if len(inputs) != 1:
+    raise NIRExportError(f"from_nir: need exactly one Input node, got {inputs}")
+  order, cur = [], inputs[0]
+  while True:
+    nxt = succ.get(cur, [])
+    if len(nxt) > 1:
+      raise NIRExportError(f"from_nir: node {cur!r} branches; only chains are supported")
+    if not nxt:
+      break
+    cur = nxt[0]
+    if cur in order:
+      raise NIRExportError("from_nir: recurrent graphs are not imported yet")
+    order.append(cur)
+  kinds = [type(nodes[k]).__name__ for k in order]
+  body = order[:-1] if kinds and kinds[-1] == "Output" else order
+  if (
+    len(body) < 1
+    or len(body) % 2 != 1
+    or any(not isinstance(nodes[k], nir.Affine) for k in body[::2])
+  ):
+    raise NIRExportError(f"from_nir: expected Affine, LIF, ..., Affine, got {kinds}")
+  affines = [nodes[k] for k in body[::2]]
+  lifs = [(k, nodes[k]) for k in body[1::2]]
+  params = [_lif_params(node, dt, k) for k, node in lifs]
+  gammas = {p[0] for p in params}
+  thresholds = {p[1] for p in params}
+  if len(gammas) > 1 or len(thresholds) > 1:
+    raise NIRExportError("from_nir: layers with different tau or v_threshold are not supported yet")
+  from asgl_jax.models.common import NeuronConfig
+
+  neuron = NeuronConfig(
+    decay=gammas.pop() if gammas else 0.5, threshold=thresholds.pop() if thresholds else 1.0
+  )
+  sizes = [np.asarray(a.weight).shape for a in affines]
+  model = SpikingMLP(
+    sizes[0][1],
+    [s[0] for s in sizes[:-1]],
+    num_classes=sizes[-1][0],
+    time_steps=time_steps,
+    rngs=nnx.Rngs(0),
+    neuron=neuron,
+    sequence_input=True,
+  )
+  layers = [*model.dense, model.head]
+  for i, (layer, a) in enumerate(zip(layers, affines)):
+    w = np.asarray(a.weight, np.float32)
+    b = np.asarray(a.bias, np.float32) * np.ones(w.shape[0], np.float32)
+    if i < len(params):
+      gain = np.broadcast_to(params[i][2], (w.shape[0],)).astype(np.float32)
+      w, b = w * gain[:, None], b * gain
+    layer.kernel[...] = w.T
+    layer.bias[...] = b
+  return model
+
+
+__all__ = ["NIR_TESTED_VERSION", "NIRExportError", "from_nir", "to_nir"]
