@@ -26,8 +26,9 @@ readout layer's output at every step; the prediction is its mean over time.
 
 What NIR cannot express raises :class:`NIRExportError` instead of producing a
 different network: max pooling, C-LIF (its reset subtracts the threshold through
-a decaying trace, not a reset of ``v``), ``γ = 1`` with a reset other than zero,
-and the residual networks (not mapped yet).
+a decaying trace, not a reset of ``v``) and ``γ = 1`` (no finite time constant).
+Residual connections are two edges into the block's output neurons (NIR sums
+the inputs of a node).
 
 Spikes fire when ``v ≥ v_threshold`` (as in our evaluation mode); some NIR
 consumers use ``>``, which differs only when ``v`` lands exactly on the threshold.
@@ -114,13 +115,16 @@ def _fold_conv_bn(conv_bn, hw):
   b = bias - mean * g
   k = w.shape[-1]
   stride = tuple(conv.strides) if isinstance(conv.strides, tuple | list) else (conv.strides,) * 2
-  if conv.padding != "SAME" or stride != (1, 1) or k % 2 == 0:
+  pad = k // 2
+  if conv.padding != [(pad, pad)] * 2 or k % 2 == 0 or stride[0] != stride[1]:
     raise NIRExportError(
-      f"only stride-1 'SAME' odd-size convs are mapped, got {conv.padding}/{stride}/{k}"
+      f"only odd k×k convs with padding k//2 are mapped, got {conv.padding}, k={k}"
     )
-  return nir.Conv2d(
-    input_shape=hw, weight=w, stride=1, padding=k // 2, dilation=1, groups=1, bias=b
+  node = nir.Conv2d(
+    input_shape=hw, weight=w, stride=stride[0], padding=pad, dilation=1, groups=1, bias=b
   )
+  out_hw = tuple((n + 2 * pad - k) // stride[0] + 1 for n in hw)
+  return node, out_hw
 
 
 def to_nir(model: nnx.Module, *, dt: float = 1.0, input_shape: tuple[int, ...] | None = None):
@@ -128,7 +132,8 @@ def to_nir(model: nnx.Module, *, dt: float = 1.0, input_shape: tuple[int, ...] |
 
   Args:
     model: a :class:`SpikingMLP`, :class:`SpikingConvNet` (CifarNet, VGGSNN,
-      VGG-13, the MNIST CNN) or :class:`SpikingRNN` with trained parameters
+      VGG-13, the MNIST CNN), :class:`SpikingResNet` (ResNet-18/19) or
+      :class:`SpikingRNN` with trained parameters
       (e.g. ``asgl_jax.train.merge_model(graphdef, state.params, state.batch_stats)``).
     dt: the time step the discrete model stands for (NIR time constants scale with it).
     input_shape: per-example input shape without batch, channels last for images
@@ -148,7 +153,9 @@ def to_nir(model: nnx.Module, *, dt: float = 1.0, input_shape: tuple[int, ...] |
       raise ValueError("to_nir: conv nets need input_shape=(H, W, C)")
     return _convnet_to_nir(model, dt, tuple(input_shape))
   if isinstance(model, SpikingResNet):
-    raise NIRExportError("residual networks are not mapped to NIR yet")
+    if input_shape is None or len(input_shape) != 3:
+      raise ValueError("to_nir: ResNets need input_shape=(H, W, C)")
+    return _resnet_to_nir(model, dt, tuple(input_shape))
   raise NIRExportError(f"to_nir: no NIR mapping for {type(model).__name__}")
 
 
@@ -207,7 +214,7 @@ def _convnet_to_nir(model: SpikingConvNet, dt: float, input_shape):
       )
       h, w = h // 2, w // 2
       continue
-    nodes[f"conv{conv_i}"] = _fold_conv_bn(model.convs[conv_i], (h, w))
+    nodes[f"conv{conv_i}"], (h, w) = _fold_conv_bn(model.convs[conv_i], (h, w))
     c = item
     nodes[f"lif{conv_i}"] = _lif_node(model.conv_lifs[conv_i], (c, h, w), dt)
     conv_i += 1
@@ -226,6 +233,49 @@ def _convnet_to_nir(model: SpikingConvNet, dt: float, input_shape):
   nodes["head"] = _affine(model.head, perm if not len(model.dense) else None)
   nodes["output"] = nir.Output(output_type={"output": np.array([_np(model.head.kernel).shape[1]])})
   return nir.NIRGraph(nodes=nodes, edges=_chain(nodes), metadata=_meta(model, dt))
+
+
+def _resnet_to_nir(model: SpikingResNet, dt: float, input_shape):
+  """Residual blocks become graph branches: NIR sums the edges entering a node, so the
+  block's second conv and its shortcut (identity or folded 1×1 conv) both feed ``lif2``."""
+  nir = _nir()
+  h, w, c = input_shape
+  nodes: dict[str, Any] = {"input": nir.Input(input_type={"input": np.array([c, h, w])})}
+  nodes["stem"], (h, w) = _fold_conv_bn(model.stem, (h, w))
+  c = _np(model.stem.conv.kernel).shape[-1]
+  nodes["stem_lif"] = _lif_node(model.stem_lif, (c, h, w), dt)
+  edges = [("input", "stem"), ("stem", "stem_lif")]
+  prev = "stem_lif"
+  for i, block in enumerate(model.blocks):
+    hw_in = (h, w)
+    nodes[f"b{i}_conv1"], (h, w) = _fold_conv_bn(block.conv1, hw_in)
+    c = _np(block.conv1.conv.kernel).shape[-1]
+    nodes[f"b{i}_lif1"] = _lif_node(block.lif1, (c, h, w), dt)
+    nodes[f"b{i}_conv2"], _ = _fold_conv_bn(block.conv2, (h, w))
+    nodes[f"b{i}_lif2"] = _lif_node(block.lif2, (c, h, w), dt)
+    edges += [(prev, f"b{i}_conv1"), (f"b{i}_conv1", f"b{i}_lif1"), (f"b{i}_lif1", f"b{i}_conv2")]
+    edges.append((f"b{i}_conv2", f"b{i}_lif2"))
+    if block.shortcut is None:
+      edges.append((prev, f"b{i}_lif2"))
+    else:
+      nodes[f"b{i}_shortcut"], _ = _fold_conv_bn(block.shortcut, hw_in)
+      edges += [(prev, f"b{i}_shortcut"), (f"b{i}_shortcut", f"b{i}_lif2")]
+    prev = f"b{i}_lif2"
+  nodes["gap"] = nir.AvgPool2d(
+    kernel_size=np.array([h, w]), stride=np.array([h, w]), padding=np.array([0, 0])
+  )
+  nodes["flatten"] = nir.Flatten(input_type={"input": np.array([c, 1, 1])}, start_dim=0, end_dim=-1)
+  edges += [(prev, "gap"), ("gap", "flatten")]
+  prev = "flatten"
+  for i, (dense, lif) in enumerate(zip(model.head_dense, model.head_lifs)):
+    nodes[f"fc{i}"] = _affine(dense)
+    nodes[f"fc_lif{i}"] = _lif_node(lif, (_np(dense.kernel).shape[1],), dt)
+    edges += [(prev, f"fc{i}"), (f"fc{i}", f"fc_lif{i}")]
+    prev = f"fc_lif{i}"
+  nodes["head"] = _affine(model.fc)
+  nodes["output"] = nir.Output(output_type={"output": np.array([_np(model.fc.kernel).shape[1]])})
+  edges += [(prev, "head"), ("head", "output")]
+  return nir.NIRGraph(nodes=nodes, edges=edges, metadata=_meta(model, dt))
 
 
 def _meta(model, dt):

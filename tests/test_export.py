@@ -6,7 +6,8 @@ import numpy as np
 import pytest
 from flax import nnx
 
-from asgl_jax import export, models
+from asgl_jax import export, models, nn
+from asgl_jax.models import common
 
 nir = pytest.importorskip("nir")
 
@@ -14,16 +15,16 @@ nir = pytest.importorskip("nir")
 # ----------------------------------------------------------------------------- interpreter
 
 
-def _conv2d(x, w, b, pad):
-  _c, h, wd = x.shape
+def _conv2d(x, w, b, pad, stride):
   xp = np.pad(x, ((0, 0), (pad, pad), (pad, pad)))
   kh, kw = w.shape[2:]
-  out = np.zeros((w.shape[0], h + 2 * pad - kh + 1, wd + 2 * pad - kw + 1))
+  oh = (xp.shape[1] - kh) // stride + 1
+  ow = (xp.shape[2] - kw) // stride + 1
+  out = np.zeros((w.shape[0], oh, ow))
   for u in range(kh):
     for v in range(kw):
-      out += np.einsum(
-        "oc,chw->ohw", w[:, :, u, v], xp[:, u : u + out.shape[1], v : v + out.shape[2]]
-      )
+      patch = xp[:, u : u + stride * (oh - 1) + 1 : stride, v : v + stride * (ow - 1) + 1 : stride]
+      out += np.einsum("oc,chw->ohw", w[:, :, u, v], patch)
   return out + b[:, None, None]
 
 
@@ -37,26 +38,44 @@ def _avgpool(x, k, s):
   )
 
 
-def simulate(graph, xs, dt):
+def simulate(graph, xs, dt, trace=()):
   """Forward-Euler simulation of a NIR graph on one example ``xs [T, ...]`` (float64).
 
-  A node's input is the sum over its incoming edges; an edge from a node later in
-  breadth-first order (a cycle) carries that node's output of the previous step.
+  A node's input is the sum over its incoming edges; an edge that closes a cycle
+  carries its source's output of the previous step.
   Spikes fire at ``v >= v_threshold`` and reset ``v`` to ``v_reset``.
   """
   nodes = graph.nodes
   start = next(k for k, v in nodes.items() if isinstance(v, nir.Input))
-  order, frontier = [start], [start]
-  while frontier:
-    nxt = []
-    for a in frontier:
-      for e0, e1 in graph.edges:
-        if e0 == a and e1 not in order:
-          order.append(e1)
-          nxt.append(e1)
-    frontier = nxt
-  pos = {k: i for i, k in enumerate(order)}
+  # Back edges (those closing a cycle) found by depth-first search; the rest is a DAG,
+  # evaluated in topological order (Kahn).
+  back, on_stack, seen = set(), set(), set()
+
+  def dfs(a):
+    seen.add(a)
+    on_stack.add(a)
+    for e0, e1 in graph.edges:
+      if e0 == a:
+        if e1 in on_stack:
+          back.add((e0, e1))
+        elif e1 not in seen:
+          dfs(e1)
+    on_stack.discard(a)
+
+  dfs(start)
+  fwd = [e for e in graph.edges if e not in back]
+  indeg = {k: sum(1 for _, b in fwd if b == k) for k in nodes}
+  order, ready = [], [start]
+  while ready:
+    a = ready.pop(0)
+    order.append(a)
+    for e0, e1 in fwd:
+      if e0 == a:
+        indeg[e1] -= 1
+        if indeg[e1] == 0:
+          ready.append(e1)
   state, prev, outs = {}, {}, []
+  traces = {k: [] for k in trace}
   for x in xs:
     cur = {}
     for name in order:
@@ -65,7 +84,7 @@ def simulate(graph, xs, dt):
         cur[name] = np.asarray(x, np.float64)
         continue
       srcs = [a for a, b in graph.edges if b == name]
-      vals = [(prev.get(a, 0.0) if pos[a] >= pos[name] else cur[a]) for a in srcs]
+      vals = [(prev.get(a, 0.0) if (a, name) in back else cur[a]) for a in srcs]
       inp = sum(vals[1:], vals[0])
       if isinstance(node, nir.Affine):
         y = np.asarray(node.weight, np.float64) @ inp + np.asarray(node.bias, np.float64)
@@ -77,6 +96,7 @@ def simulate(graph, xs, dt):
           np.asarray(node.weight, np.float64),
           np.asarray(node.bias, np.float64),
           int(np.ravel(node.padding)[0]),
+          int(np.ravel(node.stride)[0]),
         )
       elif isinstance(node, nir.AvgPool2d):
         y = _avgpool(inp, node.kernel_size, node.stride)
@@ -99,7 +119,11 @@ def simulate(graph, xs, dt):
       else:
         raise NotImplementedError(type(node))
       cur[name] = y
+      if name in traces:
+        traces[name].append(y)
     prev = cur
+  if trace:
+    return np.stack(outs), {k: np.stack(v) for k, v in traces.items()}
   return np.stack(outs)
 
 
@@ -143,6 +167,15 @@ def test_mlp_export_matches_interpreter_and_roundtrips_through_a_file(tmp_path, 
   assert set(graph2.nodes) == set(graph.nodes)
   seq = np.broadcast_to(np.asarray(x, np.float64)[None], (6, 3, 20))  # direct input at every step
   _check(model, graph2, x, seq, dt)
+  # the same spikes, layer by layer, as our embedded SNN
+  h = common.repeat_time(model.dense[0](x), 6)
+  s0 = nn.unfold_time(model.lifs[0](h, train=False), 6)
+  s1 = nn.unfold_time(model.lifs[1](model.dense[1](nn.fold_time(s0)), train=False), 6)
+  for b in range(3):
+    _, tr = simulate(graph2, seq[:, b], dt, trace=("lif0", "lif1"))
+    np.testing.assert_array_equal(tr["lif0"], np.asarray(s0[:, b]))
+    np.testing.assert_array_equal(tr["lif1"], np.asarray(s1[:, b]))
+  assert 0 < float(s0.mean()) < 1 and 0 < float(s1.mean()) < 1
   lif = graph.nodes["lif0"]
   np.testing.assert_allclose(lif.tau, dt / (1 - 0.7), rtol=1e-6)
   np.testing.assert_allclose(lif.v_threshold, 0.4)
@@ -196,6 +229,11 @@ def test_recurrent_export_matches_interpreter(synapse_decay):
   kinds = {type(n).__name__ for n in graph.nodes.values()}
   assert ("CubaLIF" if synapse_decay else "LIF") in kinds and "Linear" in kinds
   _check(model, graph, x, np.asarray(x, np.float64), 1.0)
+  spikes = np.asarray(model.recurrent(x, train=False))
+  for b in range(2):
+    _, tr = simulate(graph, np.asarray(x[:, b], np.float64), 1.0, trace=("lif",))
+    np.testing.assert_array_equal(tr["lif"], spikes[:, b])
+  assert 0 < spikes.mean() < 1
 
 
 def test_from_nir_rebuilds_an_equivalent_model():
@@ -220,8 +258,6 @@ def test_what_nir_cannot_express_is_an_error():
       (4, "M"), num_classes=2, in_channels=1, input_size=8, time_steps=2, rngs=nnx.Rngs(0)
     )
     export.to_nir(m, input_shape=(8, 8, 1))
-  with pytest.raises(export.NIRExportError, match="residual"):
-    export.to_nir(models.get_model("resnet_tiny", rngs=nnx.Rngs(0)))
   with pytest.raises(export.NIRExportError, match="decay"):
     export.to_nir(
       models.SpikingMLP(
@@ -232,3 +268,19 @@ def test_what_nir_cannot_express_is_an_error():
   g.nodes["lif0"].v_leak = np.ones(2)
   with pytest.raises(export.NIRExportError, match="v_leak"):
     export.from_nir(g)
+
+
+def test_resnet_export_with_shortcuts_matches_interpreter(tmp_path):
+  model = models.get_model(
+    "resnet_tiny", num_classes=3, time_steps=2, rngs=nnx.Rngs(6), neuron={"threshold": 0.5}
+  )
+  _randomize_bn(model, 2)
+  x = jax.random.normal(jax.random.key(7), (2, 32, 32, 3)) * 2
+  graph = export.to_nir(model, input_shape=(32, 32, 3))
+  nir.write(tmp_path / "resnet.nir", graph)
+  graph = nir.read(tmp_path / "resnet.nir")
+  into_lif2 = [a for a, b in graph.edges if b == "b1_lif2"]
+  assert sorted(into_lif2) == ["b1_conv2", "b1_shortcut"]  # downsampling block: 1×1 conv shortcut
+  assert sorted(a for a, b in graph.edges if b == "b0_lif2") == ["b0_conv2", "stem_lif"]  # identity
+  chw = np.transpose(np.asarray(x, np.float64), (0, 3, 1, 2))
+  _check(model, graph, x, np.broadcast_to(chw[None], (2, *chw.shape)), 1.0)

@@ -104,7 +104,7 @@ def max_pool(x: Array, window: int = 2) -> Array:
 
 
 class ConvBN(nnx.Module):
-  """3×3 (or k×k) conv without bias followed by batch norm over ``T·B``."""
+  """k×k conv (no bias, padding k//2) followed by batch norm over ``T·B``."""
 
   def __init__(
     self,
@@ -122,7 +122,9 @@ class ConvBN(nnx.Module):
       out_channels,
       (kernel_size, kernel_size),
       strides=stride,
-      padding="SAME" if kernel_size > 1 else "VALID",
+      # Symmetric k//2 padding, as PyTorch's padding=1 in the released code (for stride 2
+      # this differs from XLA's "SAME", which pads only the far side).
+      padding=[(kernel_size // 2, kernel_size // 2)] * 2,
       use_bias=False,
       rngs=rngs,
     )
