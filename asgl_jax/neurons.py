@@ -152,7 +152,8 @@ def lif_scan(
   init_state: LIFState | None = None,
   unroll: int | bool = 1,
   remat: bool = False,
-) -> tuple[Array, LIFState]:
+  return_potential: bool = False,
+):
   """LIF neurons over time (paper Eq. 1–3, 10): returns spikes and the final state.
 
   Args:
@@ -166,9 +167,11 @@ def lif_scan(
     unroll: ``lax.scan`` unroll factor.
     remat: wrap the step in ``jax.checkpoint`` (recompute it in the backward
       pass instead of storing its intermediates; for long sequences).
+    return_potential: also return ``u[t] − ϑ`` for every step (for analysis).
 
   Returns:
-    ``(spikes [T, ...], final LIFState)``.
+    ``(spikes [T, ...], final LIFState)``, plus ``u − ϑ`` ``[T, ...]`` if
+    ``return_potential``.
   """
   currents = _check_time_major("lif", currents)
   kw, key = _spike_kwargs("lif", key=key, p=p, surrogate=surrogate, train=train)
@@ -177,7 +180,7 @@ def lif_scan(
     init_state = LIFState(zeros, zeros)
 
   def step(state, c, key_t):
-    return lif_step(
+    new, s = lif_step(
       state,
       c,
       alpha,
@@ -187,9 +190,10 @@ def lif_scan(
       detach_reset=detach_reset,
       **kw,
     )
+    return new, (s, new.v - threshold)
 
-  final, spikes = _time_scan(step, init_state, currents, key, unroll=unroll, remat=remat)
-  return spikes, final
+  final, (spikes, u) = _time_scan(step, init_state, currents, key, unroll=unroll, remat=remat)
+  return (spikes, final, u) if return_potential else (spikes, final)
 
 
 def lif(
@@ -313,8 +317,10 @@ def clif_scan(
   init_state: CLIFState | None = None,
   unroll: int | bool = 1,
   remat: bool = False,
-) -> tuple[Array, CLIFState]:
-  """C-LIF neurons over time (paper App. A.3): returns spikes ``[T, ...]`` and the final state.
+  return_potential: bool = False,
+):
+  """C-LIF neurons over time (paper App. A.3): returns spikes ``[T, ...]`` and the final state
+  (and ``u − ϑ`` if ``return_potential``).
 
   Arguments as :func:`clif_step` and :func:`lif_scan`.
   """
@@ -327,7 +333,7 @@ def clif_scan(
     init_state = CLIFState(z, z, z, z)
 
   def step(state, c, key_t):
-    return clif_step(
+    new, s = clif_step(
       state,
       c,
       alpha,
@@ -339,9 +345,10 @@ def clif_scan(
       detach_reset=detach_reset,
       **kw,
     )
+    return new, (s, u0 * (new.m - new.syn) - new.e - threshold)
 
-  final, spikes = _time_scan(step, init_state, currents, key, unroll=unroll, remat=remat)
-  return spikes, final
+  final, (spikes, u) = _time_scan(step, init_state, currents, key, unroll=unroll, remat=remat)
+  return (spikes, final, u) if return_potential else (spikes, final)
 
 
 # ----------------------------------------------------------------------------- recurrent LIF
@@ -403,8 +410,10 @@ def recurrent_lif_scan(
   init_state: RecurrentLIFState | None = None,
   unroll: int | bool = 1,
   remat: bool = False,
-) -> tuple[Array, RecurrentLIFState]:
-  """Recurrent LIF neurons over time (paper App. A.4): spikes ``[T, ..., N]`` and final state.
+  return_potential: bool = False,
+):
+  """Recurrent LIF neurons over time (paper App. A.4): spikes ``[T, ..., N]`` and final state
+  (and ``u − ϑ`` if ``return_potential``).
 
   The recurrent matmul ``s[t−1] @ V`` runs inside the scan; the feedforward
   part ``x = W s^{l−1} + b`` is computed by the caller for all steps at once.
@@ -424,7 +433,7 @@ def recurrent_lif_scan(
     init_state = RecurrentLIFState(z, z, z)
 
   def step(state, x, key_t):
-    return recurrent_lif_step(
+    new, s = recurrent_lif_step(
       state,
       x,
       recurrent_weight,
@@ -436,6 +445,7 @@ def recurrent_lif_scan(
       detach_reset=detach_reset,
       **kw,
     )
+    return new, (s, new.v - threshold)
 
-  final, spikes = _time_scan(step, init_state, inputs, key, unroll=unroll, remat=remat)
-  return spikes, final
+  final, (spikes, u) = _time_scan(step, init_state, inputs, key, unroll=unroll, remat=remat)
+  return (spikes, final, u) if return_potential else (spikes, final)

@@ -101,7 +101,7 @@ class _SpikingBase(nnx.Module):
     self.time_steps = time_steps
     self.unroll = unroll
     self.remat = remat
-    self.record_rates = False
+    self.record: str | None = None  # None, "rates" or "full" (see _record)
 
   @property
   def alpha(self) -> Array:
@@ -116,11 +116,16 @@ class _SpikingBase(nnx.Module):
       return self.decay_value
     return jax.nn.sigmoid(self.decay_logit[...])
 
-  def _record(self, spikes: Array) -> None:
-    # With record_rates set (model.set_attributes(record_rates=True)), the mean output
-    # (the firing rate at evaluation) is sown for nnx.capture(model, nnx.Intermediate).
-    if self.record_rates:
+  def _record(self, spikes: Array, potential: Array | None) -> None:
+    # Set with model.set_attributes(record=...), collected with nnx.capture(model, nnx.Intermediate):
+    # "rates": the mean output (the firing rate at evaluation); "full": spikes and
+    # u − ϑ, [T, B, ...], and the width (for asgl_jax.analysis).
+    if self.record in ("rates", "full"):
       self.sow(nnx.Intermediate, "firing_rate", jnp.mean(spikes.astype(jnp.float32)))
+    if self.record == "full":
+      self.sow(nnx.Intermediate, "spikes", spikes)
+      self.sow(nnx.Intermediate, "potential", potential)
+      self.sow(nnx.Intermediate, "alpha", self.alpha)
 
   def _to_time_major(self, x: Array) -> Array:
     return x if self.time_steps is None else unfold_time(x, self.time_steps)
@@ -188,7 +193,7 @@ class LIF(_SpikingBase):
 
   def __call__(self, x: Array, *, key=None, p=1.0, train: bool = True) -> Array:
     """Spikes for input currents ``x`` (``[T, B, ...]`` or ``[T·B, ...]``)."""
-    spikes, _ = neurons.lif_scan(
+    spikes, _, u = neurons.lif_scan(
       self._to_time_major(x),
       self.alpha,
       key=key,
@@ -200,8 +205,9 @@ class LIF(_SpikingBase):
       detach_reset=self.detach_reset,
       unroll=self.unroll,
       remat=self.remat,
+      return_potential=True,  # dropped by XLA unless recorded
     )
-    self._record(spikes)
+    self._record(spikes, u)
     return self._from_time_major(spikes)
 
 
@@ -260,7 +266,7 @@ class RecurrentLIF(_SpikingBase):
   def __call__(self, x: Array, *, key=None, p=1.0, train: bool = True) -> Array:
     """Spikes ``[T, B, N]`` (or ``[T·B, N]``) for inputs ``[T, B, in]`` (or ``[T·B, in]``)."""
     currents = self._to_time_major(self.dense(x))
-    spikes, _ = neurons.recurrent_lif_scan(
+    spikes, _, u = neurons.recurrent_lif_scan(
       currents,
       self.recurrent_kernel[...].astype(currents.dtype),
       self.alpha,
@@ -274,8 +280,9 @@ class RecurrentLIF(_SpikingBase):
       detach_reset=self.detach_reset,
       unroll=self.unroll,
       remat=self.remat,
+      return_potential=True,
     )
-    self._record(spikes)
+    self._record(spikes, u)
     return self._from_time_major(spikes)
 
 

@@ -98,7 +98,7 @@ def make_eval_step(graphdef) -> Callable:
     model.set_attributes(use_running_average=True, raise_if_not_found=False)
     noisy = model(batch["image"], key=keys, p=p, train=True)
     # The embedded SNN (pure spikes), recording each spiking layer's firing rate.
-    model.set_attributes(record_rates=True, raise_if_not_found=False)
+    model.set_attributes(record="rates", raise_if_not_found=False)
     snn, rates = nnx.capture(model, nnx.Intermediate)(batch["image"], train=False)
     n = jnp.sum(mask)
     flat = {
@@ -366,6 +366,8 @@ def train_and_evaluate(config, workdir: str, dataset) -> dict[str, Any]:
         rec["p"] = p
         rec["learning_rate"] = float(lr(step))
         rec.update({f"width/{k}": v for k, v in widths(state.params).items()})
+        if config.get("analysis_examples", 0):
+          rec.update(epoch_analysis(graphdef, state, dataset, config, key, p))
         history.append(rec)
         writer.write(step, rec)
         print(
@@ -396,6 +398,10 @@ def train_and_evaluate(config, workdir: str, dataset) -> dict[str, Any]:
       k[len("test_rate/") :]: v for k, v in test.items() if k.startswith("test_rate/")
     },
   }
+  if config.get("analysis_examples", 0):
+    final_analysis(
+      graphdef, state, dataset, config, key, p_of(max(num_epochs - 1, 0)), workdir, summary
+    )
   with open(os.path.join(workdir, "summary.json"), "w") as f:
     json.dump(summary, f, indent=2)
   ckpt.close()
@@ -405,6 +411,45 @@ def train_and_evaluate(config, workdir: str, dataset) -> dict[str, Any]:
     pass
   summary["final_state"] = state
   return summary
+
+
+def _analysis_batch(dataset, config):
+  n = config.analysis_examples
+  batch = next(dataset.eval_batches("validation", n))
+  return jnp.asarray(batch["image"][: int(batch["mask"].sum())])
+
+
+def epoch_analysis(graphdef, state, dataset, config, key, p) -> dict[str, float]:
+  """Per-layer smoothing error, dead fraction and noisy-vs-SNN similarity on the first
+  ``config.analysis_examples`` validation examples (logged every epoch)."""
+  from asgl_jax import analysis
+
+  model = merge_model(graphdef, jax.device_get(state.params), jax.device_get(state.batch_stats))
+  x = _analysis_batch(dataset, config)
+  keys = example_keys(key, jnp.int32(0), x.shape[0])
+  stats = analysis.spike_statistics(model, x)
+  sim = analysis.noisy_snn_similarity(model, x, key=keys, p=p)
+  out = {}
+  for layer, st in stats.items():
+    out[f"smoothing_error/{layer}"] = st["smoothing_error"]
+    out[f"dead_fraction/{layer}"] = st["dead_fraction"]
+    out[f"noisy_snn_cosine/{layer}"] = sim[layer]
+  return out
+
+
+def final_analysis(graphdef, state, dataset, config, key, p, workdir, summary) -> None:
+  """Writes ``analysis.json`` and ``analysis.png`` (spike statistics and energy, App. B.2)."""
+  from asgl_jax import analysis
+
+  model = merge_model(graphdef, jax.device_get(state.params), jax.device_get(state.batch_stats))
+  x = _analysis_batch(dataset, config)
+  res = analysis.analyze(model, x, key=example_keys(key, jnp.int32(0), x.shape[0]), p=p)
+  analysis.write_analysis(res, os.path.join(workdir, "analysis.json"))
+  summary["energy_ratio"] = res["energy"]["energy_ratio"]
+  try:
+    analysis.plot_analysis(res, os.path.join(workdir, "analysis.png"))
+  except ImportError:
+    pass
 
 
 def _history_array(history: list[dict[str, float]]) -> dict[str, np.ndarray]:

@@ -189,3 +189,20 @@ def test_recurrent_lif_gradient_matches_python_loop():
     np.testing.assert_allclose(a, b, rtol=1e-4, atol=1e-5)
   with pytest.raises(ValueError, match="recurrent_weight"):
     asgl_jax.recurrent_lif_scan(x, jnp.zeros((3, 3)), 1.0, train=False)
+
+
+def test_return_potential_gives_u_minus_threshold():
+  c = jnp.full((4, 1), 0.6)
+  s, _, u = asgl_jax.lif_scan(c, 1.0, train=False, return_potential=True)
+  np.testing.assert_allclose(u[:, 0], [-0.4, -0.1, 0.05, -0.4], atol=1e-6)
+  _, _, u = asgl_jax.clif_scan(
+    jnp.array([1.0, 0.0]),
+    1.0,
+    beta_m=0.5,
+    beta_s=0.25,
+    u0=2.0,
+    threshold=0.5,
+    train=False,
+    return_potential=True,
+  )
+  np.testing.assert_allclose(u, [-0.5, 0.0], atol=1e-6)  # u = 0, 0.5 (see the C-LIF trace)

@@ -36,6 +36,7 @@ def tiny_config(**overrides):
   c.num_epochs = 2
   c.noise.p0 = 0.5
   c.log_every = 1000
+  c.analysis_examples = 8
   c.update_from_flattened_dict(overrides)
   return c
 
@@ -123,6 +124,11 @@ def test_train_and_evaluate_writes_outputs_and_learns(tmp_path):
   assert lines[-1]["train_loss"] < lines[0]["train_loss"]
   assert any(k.startswith("width/") for k in lines[0]) and any("rate/" in k for k in lines[0])
   assert (tmp_path / "curves.png").exists()
+  assert any(k.startswith("smoothing_error/") for k in lines[-1])
+  assert any(k.startswith("noisy_snn_cosine/") for k in lines[-1])
+  analysis = json.loads((tmp_path / "analysis.json").read_text())
+  assert 0 < analysis["energy"]["energy_ratio"] == summary["energy_ratio"]
+  assert (tmp_path / "analysis.png").exists()
   assert os.listdir(tmp_path / "tensorboard")
   assert s["widths"]
 

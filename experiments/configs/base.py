@@ -48,6 +48,9 @@ def get_config() -> ml_collections.ConfigDict:
   c.num_devices = 0  # 0: all devices
   c.distributed = False  # multi-host: call jax.distributed.initialize() first
   c.log_every = 50
+  # Validation examples for the per-epoch analysis (smoothing error, dead neurons,
+  # noisy-vs-SNN similarity) and the final analysis.json/png with energy (0: off).
+  c.analysis_examples = 256
   # Write the trained embedded SNN as a NIR graph (<workdir>/model.nir); dt = the time step in NIR units.
   c.export_nir = False
   c.nir_dt = 1.0

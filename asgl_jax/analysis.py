@@ -1,0 +1,272 @@
+"""Analysis of trained ASGL networks: spikes, smoothing error, similarity, energy.
+
+- Firing rate per spiking layer (paper Fig. 4).
+- Proportion of dead neurons (no spike on the data given) and smoothing error
+  ``1 − cos(H_α(u), Θ(u))`` per layer (Fig. 6).
+- Cosine similarity between each layer's output in the noisy network (masks at
+  probability ``p``) and in the embedded SNN, with shared weights (Fig. 3e, Fig. 7).
+- Synaptic operations and energy (App. B.2, Eq. 29–30): accumulates ``Σ f·s``
+  (spikes times fan-out) for the SNN, multiply-accumulates ``Σ f`` for the same
+  architecture as an ANN; 0.9 pJ per AC, 4.6 pJ per MAC; the first synaptic
+  layer of a network fed direct (analog) input is counted as MAC.
+
+Everything works on any model of the zoo: spiking layers are found by the
+values they record (``model.set_attributes(record="full")``), synaptic layers
+by their type (``nnx.Conv``, ``nnx.Linear``).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+from typing import Any
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+from flax import nnx
+
+from asgl_jax import nn
+from asgl_jax import surrogate as surrogate_lib
+
+Array = jax.Array
+
+E_AC_PJ = 0.9
+E_MAC_PJ = 4.6
+
+
+def _flat(tree) -> dict[str, Any]:
+  out = {}
+  for path, v in jax.tree_util.tree_flatten_with_path(tree)[0]:
+    out["/".join(str(getattr(k, "key", getattr(k, "idx", k))) for k in path)] = v
+  return out
+
+
+def record_layers(model: nnx.Module, x: Array, *, key=None, p: float = 1.0, train: bool = False):
+  """Runs ``model`` on ``x`` and returns, per spiking layer, its ``spikes`` and
+  ``potential`` (``u − ϑ``, both ``[T, B, ...]``) and ``alpha``, plus the output.
+
+  ``train=True`` records the noisy network (masks at probability ``p``, BN with
+  running statistics); ``train=False`` the embedded SNN.
+  """
+  model.set_attributes(record="full", raise_if_not_found=False)
+  if train:
+    model.set_attributes(use_running_average=True, raise_if_not_found=False)
+  try:
+    out, inter = nnx.capture(model, nnx.Intermediate)(x, key=key, p=p, train=train)
+  finally:
+    model.set_attributes(record=None, raise_if_not_found=False)
+    if train:
+      model.set_attributes(use_running_average=False, raise_if_not_found=False)
+  layers: dict[str, dict[str, Array]] = {}
+  for k, v in _flat(nnx.to_pure_dict(inter)).items():
+    # keys look like "conv_lifs/0/spikes/0"
+    parts = k.split("/")
+    i = max(
+      j for j, part in enumerate(parts) if part in ("spikes", "potential", "alpha", "firing_rate")
+    )
+    layers.setdefault("/".join(parts[:i]), {})[parts[i]] = v
+  return layers, out
+
+
+def _surrogates(model) -> dict[str, str]:
+  out = {}
+  for path, m in nnx.iter_graph(model):
+    if isinstance(m, nn.LIF | nn.RecurrentLIF):
+      out["/".join(map(str, path))] = m.surrogate
+  return out
+
+
+def _cos(a, b) -> float:
+  a = np.asarray(a, np.float64).reshape(-1)
+  b = np.asarray(b, np.float64).reshape(-1)
+  na, nb = np.linalg.norm(a), np.linalg.norm(b)
+  if na == 0 and nb == 0:
+    return 1.0
+  if na == 0 or nb == 0:
+    return 0.0
+  return float(a @ b / (na * nb))
+
+
+def spike_statistics(model: nnx.Module, x: Array) -> dict[str, dict[str, float]]:
+  """Per spiking layer of the embedded SNN on inputs ``x``: ``firing_rate`` (mean
+  spikes per neuron and step), ``dead_fraction`` (neurons that never fire on ``x``;
+  a neuron is a position in the layer's feature map) and ``smoothing_error``
+  ``1 − cos(H_α(u), Θ(u))`` over all neurons, steps and examples (paper Fig. 6)."""
+  layers, _ = record_layers(model, x, train=False)
+  surs = _surrogates(model)
+  out = {}
+  for name, rec in layers.items():
+    s = np.asarray(rec["spikes"], np.float64)
+    u = jnp.asarray(rec["potential"], jnp.float32)
+    h = surrogate_lib.get_surrogate(surs.get(name, "rect")).forward(u, jnp.asarray(rec["alpha"]))
+    out[name] = {
+      "firing_rate": float(s.mean()),
+      "dead_fraction": float(np.mean(s.reshape(-1, *s.shape[2:]).sum(axis=0) == 0)),
+      "smoothing_error": 1.0 - _cos(h, (u >= 0).astype(jnp.float32)),
+      "width": float(np.mean(np.asarray(rec["alpha"]))),
+    }
+  return out
+
+
+def noisy_snn_similarity(model: nnx.Module, x: Array, *, key, p: float) -> dict[str, float]:
+  """Cosine similarity of each spiking layer's output in the noisy network (masks at
+  probability ``p``) and in the embedded SNN, same weights and inputs (Fig. 3e, Fig. 7)."""
+  noisy, _ = record_layers(model, x, key=key, p=p, train=True)
+  snn, _ = record_layers(model, x, train=False)
+  return {k: _cos(noisy[k]["spikes"], snn[k]["spikes"]) for k in snn}
+
+
+# ----------------------------------------------------------------------------- energy
+
+
+def _ones_op(module, x):
+  """The synaptic layer with all weights 1 and no bias: its output summed counts ``Σ_i f_i x_i``."""
+  if isinstance(module, nnx.Linear):
+    return jnp.sum(x) * module.out_features
+  k = module.kernel[...]
+  strides = (
+    module.strides if isinstance(module.strides, tuple | list) else (module.strides,) * (k.ndim - 2)
+  )
+  dil = module.kernel_dilation
+  dil = dil if isinstance(dil, tuple | list) else (dil,) * (k.ndim - 2)
+  y = jax.lax.conv_general_dilated(
+    x.astype(jnp.float32),
+    jnp.ones(k.shape, jnp.float32),
+    window_strides=tuple(strides),
+    padding=module.padding,
+    rhs_dilation=tuple(dil),
+    dimension_numbers=("NHWC", "HWIO", "NHWC"),
+    feature_group_count=module.feature_group_count,
+  )
+  return jnp.sum(y)
+
+
+@contextlib.contextmanager
+def _counting(records: list):
+  originals = {cls: cls.__call__ for cls in (nnx.Conv, nnx.Linear)}
+
+  def wrap(cls):
+    orig = originals[cls]
+
+    def call(self, x, *args, **kwargs):
+      records.append((self, x))
+      return orig(self, x, *args, **kwargs)
+
+    return call
+
+  try:
+    for cls in originals:
+      cls.__call__ = wrap(cls)
+    yield
+  finally:
+    for cls, orig in originals.items():
+      cls.__call__ = orig
+
+
+def synaptic_operations(
+  model: nnx.Module, x: Array, *, direct_input: bool = True
+) -> dict[str, Any]:
+  """Synaptic operations and energy of the embedded SNN on ``x`` vs the same network as an ANN.
+
+  For each synaptic layer (conv, dense) with input ``s``, the SNN performs
+  ``Σ_i f_i·s_i`` accumulates over all time steps (Eq. 29; ``f_i`` = fan-out of
+  input ``i``, exact at the borders), the ANN ``Σ_i f_i`` multiply-accumulates
+  once (Eq. 30). With ``direct_input`` the first synaptic layer sees analog
+  input and is counted as MAC in the SNN too (as many times as the network
+  computes it: once for a static image, whose first layer is shared by all steps).
+
+  Recurrent synapses inside a scan (``RecurrentLIF``'s ``V``) are not counted.
+
+  Returns:
+    ``{"layers": [...], "snn_energy_pj", "ann_energy_pj", "energy_ratio", "sop", "mac"}``
+    per example (averaged over the batch).
+  """
+  records: list = []
+  with _counting(records):
+    out = model(x, train=False)  # [T, B, classes]
+  batch = out.shape[1]
+  layers = []
+  snn_e = ann_e = 0.0
+  for i, (module, inp) in enumerate(records):
+    rows = inp.shape[0]
+    full = float(_ones_op(module, jnp.ones_like(inp[:1])))  # one row = one example at one step
+    first = i == 0 and direct_input
+    # SNN: analog input → every synapse multiplies-accumulates; spikes → one accumulate per
+    # (spike, outgoing synapse). Per example, summed over the steps computed.
+    ops = full * rows / batch if first else float(_ones_op(module, inp)) / batch
+    kind = "MAC" if first else "AC"
+    e = ops * (E_MAC_PJ if first else E_AC_PJ)
+    snn_e += e
+    ann_e += full * E_MAC_PJ
+    layers.append(
+      {
+        "layer": f"{i}:{type(module).__name__}",
+        "snn_ops": ops,
+        "snn_op_kind": kind,
+        "steps_computed": rows // batch,
+        "ann_macs": full,
+        "snn_energy_pj": e,
+        "ann_energy_pj": full * E_MAC_PJ,
+      }
+    )
+  return {
+    "layers": layers,
+    "sop": sum(r["snn_ops"] for r in layers if r["snn_op_kind"] == "AC"),
+    "mac": sum(r["ann_macs"] for r in layers),
+    "snn_energy_pj": snn_e,
+    "ann_energy_pj": ann_e,
+    "energy_ratio": snn_e / ann_e if ann_e else float("nan"),
+  }
+
+
+# ----------------------------------------------------------------------------- report
+
+
+def analyze(
+  model: nnx.Module, x: Array, *, key, p: float, direct_input: bool = True
+) -> dict[str, Any]:
+  """Everything above on one batch ``x``: per-layer statistics, similarity and energy."""
+  stats = spike_statistics(model, x)
+  sim = noisy_snn_similarity(model, x, key=key, p=p)
+  for k, v in sim.items():
+    stats.setdefault(k, {})["noisy_snn_cosine"] = v
+  return {"layers": stats, "energy": synaptic_operations(model, x, direct_input=direct_input)}
+
+
+def plot_analysis(result: dict[str, Any], path: str) -> None:
+  """Bar charts per spiking layer (firing rate, dead fraction, smoothing error,
+  noisy-vs-SNN similarity) and the energy per synaptic layer, to a PNG."""
+  import matplotlib
+
+  matplotlib.use("Agg")
+  import matplotlib.pyplot as plt
+
+  layers = result["layers"]
+  names = list(layers)
+  fig, axes = plt.subplots(1, 5, figsize=(22, 4))
+  for ax, key, title in zip(
+    axes,
+    ("firing_rate", "dead_fraction", "smoothing_error", "noisy_snn_cosine"),
+    ("firing rate", "dead neurons", "smoothing error 1 − cos(H, Θ)", "cos(noisy, SNN)"),
+  ):
+    ax.bar(range(len(names)), [layers[n].get(key, np.nan) for n in names])
+    ax.set_xticks(range(len(names)), names, rotation=60, fontsize=6, ha="right")
+    ax.set_title(title)
+  e = result["energy"]
+  lab = [r["layer"] for r in e["layers"]]
+  xs = np.arange(len(lab))
+  axes[4].bar(xs - 0.2, [r["snn_energy_pj"] for r in e["layers"]], 0.4, label="SNN")
+  axes[4].bar(xs + 0.2, [r["ann_energy_pj"] for r in e["layers"]], 0.4, label="ANN")
+  axes[4].set_yscale("log")
+  axes[4].set_xticks(xs, lab, rotation=60, fontsize=6, ha="right")
+  axes[4].set_title(f"energy (pJ); SNN/ANN = {100 * e['energy_ratio']:.2f} %")
+  axes[4].legend()
+  fig.tight_layout()
+  fig.savefig(path, dpi=100)
+  plt.close(fig)
+
+
+def write_analysis(result: dict[str, Any], path: str) -> None:
+  with open(path, "w") as f:
+    json.dump(result, f, indent=2)

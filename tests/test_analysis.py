@@ -1,0 +1,88 @@
+"""Analysis tools against hand counts."""
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+import pytest
+from flax import nnx
+
+from asgl_jax import analysis, models
+
+
+def _mlp():
+  m = models.SpikingMLP(
+    3, [4], num_classes=2, time_steps=2, rngs=nnx.Rngs(0), neuron={"threshold": 0.3}
+  )
+  m.dense[0].kernel[...] = jnp.array(
+    [[1.0, 0.0, 0.5, -1.0], [0.0, 1.0, 0.5, -1.0], [0.0, 0.0, 0.0, -1.0]]
+  )
+  m.dense[0].bias[...] = jnp.zeros(4)
+  return m
+
+
+def test_energy_counts_match_hand_counts():
+  m = _mlp()
+  x = jnp.array([[1.0, 0.0, 0.0], [0.0, 0.0, 1.0]])
+  e = analysis.synaptic_operations(m, x)
+  first, head = e["layers"]
+  # first layer: analog input, 3 inputs × fan-out 4 = 12 MACs, computed once for a static image
+  assert first["snn_op_kind"] == "MAC" and first["ann_macs"] == 12 and first["snn_ops"] == 12
+  assert first["steps_computed"] == 1
+  # head: fan-out 2 per hidden spike, summed over both steps, averaged over the batch
+  layers, _ = analysis.record_layers(m, x)
+  spikes = np.asarray(layers["lifs/0"]["spikes"])  # [T, B, 4]
+  assert head["snn_op_kind"] == "AC" and head["snn_ops"] == pytest.approx(2 * spikes.sum() / 2)
+  assert head["ann_macs"] == 8
+  snn = 12 * 4.6 + head["snn_ops"] * 0.9
+  assert e["snn_energy_pj"] == pytest.approx(snn)
+  assert e["ann_energy_pj"] == pytest.approx((12 + 8) * 4.6)
+  assert e["energy_ratio"] == pytest.approx(snn / ((12 + 8) * 4.6))
+
+
+def test_conv_fan_out_is_exact_at_the_borders():
+  m = models.SpikingConvNet(
+    (1,), num_classes=2, in_channels=2, input_size=4, time_steps=1, rngs=nnx.Rngs(0)
+  )
+  e = analysis.synaptic_operations(m, jnp.ones((1, 4, 4, 2)))
+  # 3×3 kernel, padding 1, 4×4 map: 4 corners × 4 + 8 edges × 6 + 4 inner × 9 = 100 pairs per channel pair
+  assert e["layers"][0]["ann_macs"] == 100 * 2 * 1
+
+
+def test_spike_statistics_against_formulas():
+  m = _mlp()
+  x = jnp.array([[1.0, 0.0, 0.0], [0.0, 0.0, 1.0]])
+  stats = analysis.spike_statistics(m, x)["lifs/0"]
+  layers, _ = analysis.record_layers(m, x)
+  s = np.asarray(layers["lifs/0"]["spikes"])
+  u = np.asarray(layers["lifs/0"]["potential"])
+  assert stats["firing_rate"] == pytest.approx(s.mean())
+  # neuron 3 has weight −1 from every input: it never fires
+  assert stats["dead_fraction"] == pytest.approx(np.mean(s.sum(axis=(0, 1)) == 0))
+  assert s[..., 3].sum() == 0
+  h = np.clip(u + 0.5, 0, 1)  # rect, α = 1
+  theta = (u >= 0).astype(float)
+  cos = (h * theta).sum() / np.linalg.norm(h) / np.linalg.norm(theta)
+  assert stats["smoothing_error"] == pytest.approx(1 - cos, abs=1e-6)
+
+
+def test_noisy_snn_similarity_is_one_at_p_one_and_lower_at_p_zero():
+  m = models.get_model(
+    "cnn_tiny", num_classes=3, time_steps=2, rngs=nnx.Rngs(0), neuron={"threshold": 0.5}
+  )
+  x = jax.random.normal(jax.random.key(0), (4, 28, 28, 1))
+  key = jax.vmap(lambda i: jax.random.fold_in(jax.random.key(1), i))(jnp.arange(4))
+  sim1 = analysis.noisy_snn_similarity(m, x, key=key, p=1.0)
+  sim0 = analysis.noisy_snn_similarity(m, x, key=key, p=0.0)
+  assert all(v == pytest.approx(1.0) for v in sim1.values())
+  assert all(v < 1.0 for v in sim0.values())
+
+
+def test_analyze_and_plot(tmp_path):
+  m = models.get_model("cnn_tiny", num_classes=3, time_steps=2, rngs=nnx.Rngs(0))
+  x = jax.random.normal(jax.random.key(0), (2, 28, 28, 1))
+  res = analysis.analyze(m, x, key=jax.random.key(0), p=0.5)
+  assert set(res["layers"]) == {"conv_lifs/0", "conv_lifs/1"}
+  assert 0 < res["energy"]["energy_ratio"]
+  analysis.plot_analysis(res, str(tmp_path / "a.png"))
+  analysis.write_analysis(res, str(tmp_path / "a.json"))
+  assert (tmp_path / "a.png").stat().st_size > 0
