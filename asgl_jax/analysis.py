@@ -237,14 +237,12 @@ def analyze(
 def plot_analysis(result: dict[str, Any], path: str) -> None:
   """Bar charts per spiking layer (firing rate, dead fraction, smoothing error,
   noisy-vs-SNN similarity) and the energy per synaptic layer, to a PNG."""
-  import matplotlib
-
-  matplotlib.use("Agg")
-  import matplotlib.pyplot as plt
+  from matplotlib.figure import Figure  # no pyplot: no global backend, no open windows
 
   layers = result["layers"]
   names = list(layers)
-  fig, axes = plt.subplots(1, 5, figsize=(22, 4))
+  fig = Figure(figsize=(22, 4))
+  axes = fig.subplots(1, 5)
   for ax, key, title in zip(
     axes,
     ("firing_rate", "dead_fraction", "smoothing_error", "noisy_snn_cosine"),
@@ -264,9 +262,49 @@ def plot_analysis(result: dict[str, Any], path: str) -> None:
   axes[4].legend()
   fig.tight_layout()
   fig.savefig(path, dpi=100)
-  plt.close(fig)
 
 
 def write_analysis(result: dict[str, Any], path: str) -> None:
   with open(path, "w") as f:
     json.dump(result, f, indent=2)
+
+
+# ----------------------------------------------------------------------------- image quality
+
+
+def psnr(x: Array, y: Array, *, data_range: float = 1.0) -> Array:
+  """Peak signal-to-noise ratio per image, ``10·log10(R² / MSE)`` (``[B, ...]`` → ``[B]``)."""
+  mse = jnp.mean(
+    (jnp.asarray(x, jnp.float32) - jnp.asarray(y, jnp.float32)) ** 2, axis=tuple(range(1, x.ndim))
+  )
+  return 10.0 * jnp.log10(data_range**2 / jnp.maximum(mse, 1e-12))
+
+
+def _gaussian_window(size: int, sigma: float) -> Array:
+  g = jnp.exp(-((jnp.arange(size) - (size - 1) / 2) ** 2) / (2 * sigma**2))
+  g = g / g.sum()
+  return jnp.outer(g, g)
+
+
+def ssim(
+  x: Array, y: Array, *, data_range: float = 1.0, window: int = 11, sigma: float = 1.5
+) -> Array:
+  """Structural similarity (Wang et al., 2004) per image for ``[B, H, W]`` (or ``[B, H, W, 1]``):
+  Gaussian window ``window × window`` with ``sigma``, ``C1 = (0.01·R)²``, ``C2 = (0.03·R)²``,
+  averaged over the valid (unpadded) positions."""
+  x = jnp.asarray(x, jnp.float32).reshape(x.shape[0], x.shape[1], x.shape[2])
+  y = jnp.asarray(y, jnp.float32).reshape(x.shape)
+  w = _gaussian_window(window, sigma)[:, :, None, None]
+
+  def filt(a):
+    return jax.lax.conv_general_dilated(
+      a[..., None], w, (1, 1), "VALID", dimension_numbers=("NHWC", "HWIO", "NHWC")
+    )[..., 0]
+
+  c1, c2 = (0.01 * data_range) ** 2, (0.03 * data_range) ** 2
+  mx, my = filt(x), filt(y)
+  vx = filt(x * x) - mx * mx
+  vy = filt(y * y) - my * my
+  cxy = filt(x * y) - mx * my
+  s = ((2 * mx * my + c1) * (2 * cxy + c2)) / ((mx * mx + my * my + c1) * (vx + vy + c2))
+  return jnp.mean(s, axis=(1, 2))

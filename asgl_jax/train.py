@@ -212,6 +212,42 @@ def build_model(config, num_classes: int) -> nnx.Module:
   )
 
 
+def make_optimizer(config, total_steps: int):
+  """``(lr_schedule, tx)`` of ``config`` (see :func:`asgl_jax.optim.make_optimizer`)."""
+  lr = schedules.make_lr_schedule(
+    config.lr_schedule,
+    base_lr=config.learning_rate,
+    total_steps=total_steps,
+    warmup_steps=config.get("warmup_steps", 0),
+  )
+  tx = optim.make_optimizer(
+    lr_schedule=lr,
+    optimizer=config.optimizer,
+    momentum=config.momentum,
+    weight_decay=config.weight_decay,
+    spiking_lr=config.spiking_lr,
+    method=config.method,
+  )
+  return lr, tx
+
+
+def restore_model(config, num_classes: int, workdir: str) -> nnx.Module:
+  """The model of ``config`` with the parameters of the latest checkpoint in ``workdir``."""
+  graphdef, params, stats = split_model(build_model(config, num_classes))
+  _, tx = make_optimizer(config, 1)  # the optimizer state's structure, to restore into
+  like = {
+    "state": TrainState(jnp.int32(0), params, stats, tx.init(params)),
+    "history": _history_array([]),
+  }
+  ckpt = ckpt_lib.Checkpointer(workdir)
+  step = ckpt.latest_step()
+  if step is None:
+    raise FileNotFoundError(f"restore_model: no checkpoint in {ckpt.path}")
+  state = ckpt.restore(step, like)["state"]
+  ckpt.close()
+  return merge_model(graphdef, state.params, state.batch_stats)
+
+
 def model_from_state(config, num_classes: int, state: TrainState) -> nnx.Module:
   """The model of ``config`` carrying the parameters and BN statistics of ``state``."""
   graphdef, _, _ = split_model(build_model(config, num_classes))
@@ -268,20 +304,7 @@ def train_and_evaluate(config, workdir: str, dataset) -> dict[str, Any]:
 
   model = build_model(config, dataset.num_classes)
   graphdef, params, stats = split_model(model)
-  lr = schedules.make_lr_schedule(
-    config.lr_schedule,
-    base_lr=config.learning_rate,
-    total_steps=total_steps,
-    warmup_steps=config.get("warmup_steps", 0),
-  )
-  tx = optim.make_optimizer(
-    lr_schedule=lr,
-    optimizer=config.optimizer,
-    momentum=config.momentum,
-    weight_decay=config.weight_decay,
-    spiking_lr=config.spiking_lr,
-    method=config.method,
-  )
+  lr, tx = make_optimizer(config, total_steps)
   state = TrainState(jnp.int32(0), params, stats, tx.init(params))
   rep = parallel.replicated(mesh)
   state = jax.device_put(state, rep)
@@ -463,15 +486,13 @@ def _history_from_array(a) -> list[dict[str, float]]:
 
 def plot_history(history: list[dict[str, float]], path: str) -> None:
   """Learning curves (loss, validation accuracies, p) and per-layer widths to a PNG."""
-  import matplotlib
-
-  matplotlib.use("Agg")
-  import matplotlib.pyplot as plt
+  from matplotlib.figure import Figure  # no pyplot: no global backend, no open windows
 
   if not history:
     return
   ep = [r["epoch"] for r in history]
-  fig, ax = plt.subplots(1, 3, figsize=(15, 4))
+  fig = Figure(figsize=(15, 4))
+  ax = fig.subplots(1, 3)
   ax[0].plot(ep, [r["train_loss"] for r in history], label="train loss")
   ax[0].set_xlabel("epoch")
   ax[0].set_ylabel("loss")
@@ -493,4 +514,3 @@ def plot_history(history: list[dict[str, float]], path: str) -> None:
   ax[2].legend(fontsize=6)
   fig.tight_layout()
   fig.savefig(path, dpi=100)
-  plt.close(fig)

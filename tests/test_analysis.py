@@ -86,3 +86,36 @@ def test_analyze_and_plot(tmp_path):
   analysis.plot_analysis(res, str(tmp_path / "a.png"))
   analysis.write_analysis(res, str(tmp_path / "a.json"))
   assert (tmp_path / "a.png").stat().st_size > 0
+
+
+def test_psnr_against_formula():
+  x = np.zeros((2, 4, 4))
+  y = x.copy()
+  y[0] += 0.1  # MSE 0.01 → 20 dB
+  y[1, 0, 0] = 1.0  # MSE 1/16 → 10·log10(16)
+  np.testing.assert_allclose(analysis.psnr(x, y), [20.0, 10 * np.log10(16)], rtol=1e-5)
+
+
+def _ssim_loops(x, y, win=11, sigma=1.5):
+  g = np.exp(-((np.arange(win) - (win - 1) / 2) ** 2) / (2 * sigma**2))
+  w = np.outer(g, g) / g.sum() ** 2
+  c1, c2 = 0.01**2, 0.03**2
+  vals = []
+  for i in range(x.shape[0] - win + 1):
+    for j in range(x.shape[1] - win + 1):
+      a, b = x[i : i + win, j : j + win], y[i : i + win, j : j + win]
+      ma, mb = (w * a).sum(), (w * b).sum()
+      va, vb = (w * a * a).sum() - ma**2, (w * b * b).sum() - mb**2
+      cab = (w * a * b).sum() - ma * mb
+      vals.append((2 * ma * mb + c1) * (2 * cab + c2) / ((ma**2 + mb**2 + c1) * (va + vb + c2)))
+  return np.mean(vals)
+
+
+def test_ssim_against_a_direct_loop_implementation():
+  rng = np.random.default_rng(0)
+  x = rng.uniform(size=(2, 16, 16))
+  y = np.clip(x + rng.normal(0, 0.2, x.shape), 0, 1)
+  got = np.asarray(analysis.ssim(x, y))
+  want = [_ssim_loops(x[i], y[i]) for i in range(2)]
+  np.testing.assert_allclose(got, want, rtol=1e-4)
+  np.testing.assert_allclose(analysis.ssim(x, x), [1.0, 1.0], rtol=1e-5)

@@ -193,7 +193,7 @@ def test_recurrent_lif_gradient_matches_python_loop():
 
 def test_return_potential_gives_u_minus_threshold():
   c = jnp.full((4, 1), 0.6)
-  s, _, u = asgl_jax.lif_scan(c, 1.0, train=False, return_potential=True)
+  _, _, u = asgl_jax.lif_scan(c, 1.0, train=False, return_potential=True)
   np.testing.assert_allclose(u[:, 0], [-0.4, -0.1, 0.05, -0.4], atol=1e-6)
   _, _, u = asgl_jax.clif_scan(
     jnp.array([1.0, 0.0]),

@@ -1,0 +1,107 @@
+# ---
+# jupyter:
+#   jupytext:
+#     formats: ipynb,py:percent
+#     text_representation:
+#       extension: .py
+#       format_name: percent
+#       format_version: '1.3'
+#       jupytext_version: 1.19.6
+#   kernelspec:
+#     display_name: Python 3
+#     language: python
+#     name: python3
+# ---
+
+# %% [markdown]
+# # Paper figures at small scale
+#
+# The width-robustness ablation (paper Table 2), the noise-probability study (§5.4, Fig. 3a–c)
+# and the layer analysis (Fig. 4, 6, App. B.2) on the bundled MNIST subset. With the defaults
+# below each study takes a few minutes on a CPU; the full-scale configs are in
+# `experiments/configs/` (`cifar10_resnet19_t3_width.py`, ...).
+
+# %%
+try:
+  import asgl_jax  # noqa: F401
+except ImportError:
+  import subprocess
+  import sys
+
+  subprocess.check_call(
+    [
+      sys.executable,
+      "-m",
+      "pip",
+      "install",
+      "-q",
+      "asgl_jax[examples] @ git+https://github.com/asgl-jax/asgl_jax",
+    ]
+  )
+
+# %% tags=["parameters"]
+num_epochs = 3
+num_train_steps = -1  # > 0 overrides num_epochs (the tests use a few steps)
+widths = (0.5, 1.0, 2.5, 5.0, 10.0)
+fixed_p = (0.0, 0.5, 0.8, 1.0)
+workdir = "runs/paper_figures"
+
+# %%
+import os
+
+from IPython.display import Image, Markdown, display
+
+from experiments import studies
+from experiments.configs import ablate_width_mnist, noise_study_mnist
+
+# %% [markdown]
+# ## Width robustness: SG against ASGL for each initial width
+
+# %%
+config = ablate_width_mnist.get_config()
+config.num_epochs = num_epochs
+config.num_train_steps = num_train_steps
+config.ablation.widths = tuple(widths)
+dataset = studies.load_dataset(config)
+abl_dir = os.path.join(workdir, "ablate_width")
+os.makedirs(abl_dir, exist_ok=True)
+records = studies.run_ablation(config, abl_dir, dataset)
+display(Markdown(studies.write_ablation_report(records, abl_dir)))
+display(Image(os.path.join(abl_dir, "ablation.png")))
+
+# %% [markdown]
+# ## Noise probability: fixed p against p raised during training
+
+# %%
+config = noise_study_mnist.get_config()
+config.num_epochs = num_epochs
+config.num_train_steps = num_train_steps
+config.study.fixed_p = tuple(fixed_p)
+config.study.schedule.milestones = tuple(range(1, num_epochs))
+noise_dir = os.path.join(workdir, "noise_study")
+os.makedirs(noise_dir, exist_ok=True)
+results = studies.run_noise_study(config, noise_dir, dataset)
+display(Markdown(studies.write_noise_report(results, noise_dir)))
+display(Image(os.path.join(noise_dir, "noise_study.png")))
+
+# %% [markdown]
+# ## Layer analysis of one trained network
+#
+# Firing rate, dead neurons, smoothing error 1 − cos(H_α(u), Θ(u)), similarity of the noisy
+# network to the embedded SNN, and energy per synaptic layer.
+
+# %%
+import jax
+import jax.numpy as jnp
+
+from asgl_jax import analysis, train
+
+config = ablate_width_mnist.get_config()
+with config.unlocked():
+  config.neuron.alpha = float(widths[0])
+model = train.restore_model(config, 10, os.path.join(abl_dir, f"asgl_w{widths[0]:g}"))
+x = jnp.asarray(next(dataset.eval_batches("test", 256))["image"])
+res = analysis.analyze(model, x, key=jax.random.key(0), p=config.noise.p0)
+analysis.plot_analysis(res, os.path.join(workdir, "analysis.png"))
+display(Image(os.path.join(workdir, "analysis.png")))
+print(f"energy SNN/ANN: {100 * res['energy']['energy_ratio']:.2f} %")
