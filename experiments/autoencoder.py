@@ -20,10 +20,9 @@ import jax.numpy as jnp
 import numpy as np
 import optax
 from absl import app, flags
-from flax import nnx
 from ml_collections import config_flags
 
-from asgl_jax import analysis, data, models, optim, schedules, train
+from asgl_jax import analysis, data, optim, schedules, train
 from asgl_jax.data import mnist as mnist_data
 from experiments import common
 
@@ -40,15 +39,11 @@ def pixels(x):
 
 
 def build(config, method, width):
-  neuron = dict(config.neuron, alpha=float(width), learn_alpha=method == "asgl")
-  return models.SpikingMLP(
-    784,
-    config.autoencoder.hidden,
-    num_classes=784,
-    time_steps=config.time_steps,
-    rngs=nnx.Rngs(config.seed),
-    neuron=neuron,
-  )
+  """The 784-…-784 spiking MLP of ``config.model`` with initial width ``width``."""
+  c = config.copy_and_resolve_references()
+  with c.unlocked():
+    c.method, c.neuron.alpha = method, float(width)
+  return train.build_model(c, 784)
 
 
 def train_one(config, dataset, method, width):

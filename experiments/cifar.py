@@ -26,21 +26,12 @@ def main(argv):
   del argv
   config = _CONFIG.value
   common.setup(config)
-  d = config.dataset
   try:
-    dataset = image_pipelines.ImagePipeline(
-      d.name,
-      data_dir=d.data_dir or None,
-      validation_size=d.validation_size,
-      augment=d.augment,
-      autoaugment=d.autoaugment,
-      cutout=d.cutout,
-      download=d.download,
-    )
+    dataset = common.load_dataset(config)
   except (image_pipelines.DatasetUnavailableError, ImportError) as e:
     print(f"experiments.cifar: {e}", file=sys.stderr)
     sys.exit(2)
-  common.run(config, _WORKDIR.value, dataset, d.name)
+  common.run(config, _WORKDIR.value, dataset, config.dataset.name)
 
 
 if __name__ == "__main__":

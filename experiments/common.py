@@ -6,7 +6,7 @@ import time
 
 from absl import logging
 
-from asgl_jax import parallel, train
+from asgl_jax import data, parallel, train
 
 
 def setup(config) -> None:
@@ -16,6 +16,29 @@ def setup(config) -> None:
   )  # keep Orbax's per-save INFO lines out of the progress output
   if config.get("distributed"):
     parallel.initialize_distributed()
+
+
+def load_dataset(config):
+  """The dataset named by ``config.dataset``: the bundled MNIST subset or a tfds pipeline."""
+  d = config.dataset
+  if d.name == "mnist_subset":
+    return data.load_mnist_subset(
+      val_per_class=d.val_per_class,
+      test_per_class=d.test_per_class,
+      seed=config.seed,
+      max_shift=d.max_shift,
+    )
+  from asgl_jax.data import image_pipelines  # TensorFlow is needed only here
+
+  return image_pipelines.ImagePipeline(
+    d.name,
+    data_dir=d.data_dir or None,
+    validation_size=d.validation_size,
+    augment=d.augment,
+    autoaugment=d.autoaugment,
+    cutout=d.cutout,
+    download=d.download,
+  )
 
 
 def run(config, workdir: str | None, dataset, name: str) -> dict:

@@ -12,7 +12,6 @@ import os
 from absl import app, flags
 from ml_collections import config_flags
 
-from asgl_jax import data
 from experiments import common
 
 _CONFIG = config_flags.DEFINE_config_file(
@@ -25,13 +24,7 @@ def main(argv):
   del argv
   config = _CONFIG.value
   common.setup(config)
-  dataset = data.load_mnist_subset(
-    val_per_class=config.dataset.val_per_class,
-    test_per_class=config.dataset.test_per_class,
-    seed=config.seed,
-    max_shift=config.dataset.max_shift,
-  )
-  common.run(config, _WORKDIR.value, dataset, "mnist")
+  common.run(config, _WORKDIR.value, common.load_dataset(config), "mnist")
 
 
 if __name__ == "__main__":

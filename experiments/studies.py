@@ -11,29 +11,16 @@ import json
 import os
 import sys
 
-from asgl_jax import data
-from asgl_jax.data import image_pipelines
 from experiments import common
+from experiments.common import load_dataset
 
-
-def load_dataset(config):
-  d = config.dataset
-  if d.name == "mnist_subset":
-    return data.load_mnist_subset(
-      val_per_class=d.val_per_class,
-      test_per_class=d.test_per_class,
-      seed=config.seed,
-      max_shift=d.max_shift,
-    )
-  return image_pipelines.ImagePipeline(
-    d.name,
-    data_dir=d.data_dir or None,
-    validation_size=d.validation_size,
-    augment=d.augment,
-    autoaugment=d.autoaugment,
-    cutout=d.cutout,
-    download=d.download,
-  )
+__all__ = [
+  "load_dataset",
+  "run_ablation",
+  "run_noise_study",
+  "write_ablation_report",
+  "write_noise_report",
+]
 
 
 def write_ablation_report(records, workdir):

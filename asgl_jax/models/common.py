@@ -84,6 +84,25 @@ class NeuronConfig:
       remat=self.remat,
     )
 
+  def recurrent_lif(
+    self, in_features: int, features: int, *, rngs: nnx.Rngs, synapse_decay: float = 0.0
+  ):
+    return nn.RecurrentLIF(
+      in_features,
+      features,
+      rngs=rngs,
+      alpha=self.alpha,
+      per_neuron_width=self.per_channel_width,
+      learn_alpha=self.learn_alpha,
+      decay=self.decay,
+      learn_decay=self.learn_decay,
+      threshold=self.threshold,
+      synapse_decay=synapse_decay,
+      surrogate=self.surrogate,
+      detach_reset=self.detach_reset,
+      remat=self.remat,
+    )
+
 
 def layer_key(key, index: int):
   """Key of spiking layer ``index`` (``None`` stays ``None``)."""

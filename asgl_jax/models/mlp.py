@@ -8,7 +8,6 @@ from collections.abc import Sequence
 import jax
 from flax import nnx
 
-from asgl_jax import nn
 from asgl_jax.models import common
 
 Array = jax.Array
@@ -79,20 +78,8 @@ class SpikingRNN(nnx.Module):
   ):
     neuron = common.NeuronConfig.from_any(neuron)
     self.time_steps = time_steps
-    self.recurrent = nn.RecurrentLIF(
-      in_features,
-      hidden,
-      rngs=rngs,
-      alpha=neuron.alpha,
-      per_neuron_width=neuron.per_channel_width,
-      learn_alpha=neuron.learn_alpha,
-      decay=neuron.decay,
-      learn_decay=neuron.learn_decay,
-      threshold=neuron.threshold,
-      synapse_decay=synapse_decay,
-      surrogate=neuron.surrogate,
-      detach_reset=neuron.detach_reset,
-      remat=neuron.remat,
+    self.recurrent = neuron.recurrent_lif(
+      in_features, hidden, rngs=rngs, synapse_decay=synapse_decay
     )
     self.head = nnx.Linear(hidden, num_classes, rngs=rngs)
 

@@ -16,6 +16,7 @@ from experiments.configs import mnist
 def get_config():
   c = mnist.get_config()
   c.model.name = "mlp"
+  c.model.kwargs = ml_collections.ConfigDict({"in_features": 784, "hidden": (128, 64, 32, 64, 128)})
   c.time_steps = 8
   c.neuron.surrogate = "tanh"
   c.optimizer = "adam"
@@ -23,12 +24,11 @@ def get_config():
   c.lr_schedule = "cosine"
   c.weight_decay = 0.0
   c.batch_size = 64
-  c.num_epochs = 8
+  c.num_epochs = 40
   c.analysis_examples = 0
   c.dataset.max_shift = 0
   c.autoencoder = ml_collections.ConfigDict(
     {
-      "hidden": (128, 64, 32, 64, 128),
       "methods": ("sg", "asgl"),
       "widths": (0.1, 0.5, 1.0, 2.5, 5.0),
       "num_samples": 8,
