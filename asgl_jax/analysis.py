@@ -70,11 +70,7 @@ def record_layers(model: nnx.Module, x: Array, *, key=None, p: float = 1.0, trai
 
 
 def _surrogates(model) -> dict[str, str]:
-  out = {}
-  for path, m in nnx.iter_graph(model):
-    if isinstance(m, nn.LIF | nn.RecurrentLIF):
-      out["/".join(map(str, path))] = m.surrogate
-  return out
+  return {name: m.surrogate for name, m in _named(model) if isinstance(m, nn.LIF | nn.RecurrentLIF)}
 
 
 def _cos(a, b) -> float:
@@ -169,14 +165,14 @@ def synaptic_operations(
 ) -> dict[str, Any]:
   """Synaptic operations and energy of the embedded SNN on ``x`` vs the same network as an ANN.
 
-  For each synaptic layer (conv, dense) with input ``s``, the SNN performs
+  For each synaptic layer (conv, dense, and the recurrent weights ``V`` of a
+  :class:`~asgl_jax.nn.RecurrentLIF`) with input ``s``, the SNN performs
   ``Σ_i f_i·s_i`` accumulates over all time steps (Eq. 29; ``f_i`` = fan-out of
   input ``i``, exact at the borders), the ANN ``Σ_i f_i`` multiply-accumulates
-  once (Eq. 30). With ``direct_input`` the first synaptic layer sees analog
-  input and is counted as MAC in the SNN too (as many times as the network
-  computes it: once for a static image, whose first layer is shared by all steps).
-
-  Recurrent synapses inside a scan (``RecurrentLIF``'s ``V``) are not counted.
+  (Eq. 30): once for a static input, once per step for a sequence input. With
+  ``direct_input`` the first synaptic layer sees analog input and is counted as
+  MAC in the SNN too (as many times as the network computes it: once for a
+  static image, whose first layer is shared by all steps).
 
   Returns:
     ``{"layers": [...], "snn_energy_pj", "ann_energy_pj", "energy_ratio", "sop", "mac"}``
@@ -185,31 +181,59 @@ def synaptic_operations(
   records: list = []
   with _counting(records):
     out = model(x, train=False)  # [T, B, classes]
-  batch = out.shape[1]
-  layers = []
-  snn_e = ann_e = 0.0
+  steps, batch = out.shape[:2]
+  rows_of = lambda m, a: a.size // (a.shape[-1] if isinstance(m, nnx.Linear) else a[0].size)  # noqa: E731
+  # An ANN sees a sequence input step by step, a static input once.
+  sequence = bool(records) and rows_of(*records[0]) > batch
+  ann_steps = steps if sequence else 1
+  entries = []
   for i, (module, inp) in enumerate(records):
-    rows = inp.shape[0]
-    full = float(_ones_op(module, jnp.ones_like(inp[:1])))  # one row = one example at one step
+    rows = rows_of(module, inp)
+    one_row = inp.reshape(-1, *inp.shape[-1:])[:1] if isinstance(module, nnx.Linear) else inp[:1]
+    full = float(_ones_op(module, jnp.ones_like(one_row)))  # one example at one step
     first = i == 0 and direct_input
     # SNN: analog input → every synapse multiplies-accumulates; spikes → one accumulate per
     # (spike, outgoing synapse). Per example, summed over the steps computed.
     ops = full * rows / batch if first else float(_ones_op(module, inp)) / batch
-    kind = "MAC" if first else "AC"
-    e = ops * (E_MAC_PJ if first else E_AC_PJ)
-    snn_e += e
-    ann_e += full * E_MAC_PJ
+    entries.append(
+      (
+        f"{i}:{type(module).__name__}",
+        ops,
+        "MAC" if first else "AC",
+        rows // batch,
+        full * ann_steps,
+      )
+    )
+  recurrent = [(n, m) for n, m in _named(model) if isinstance(m, nn.RecurrentLIF)]
+  if recurrent:
+    layers_rec, _ = record_layers(model, x, train=False)
+    for name, m in recurrent:
+      n = m.recurrent_kernel[...].shape[0]
+      s = np.asarray(layers_rec[name]["spikes"], np.float64)  # [T, B, N]: s[t] feeds step t + 1
+      entries.append(
+        (
+          f"{name}:recurrent",
+          float(s[:-1].sum()) * n / batch,
+          "AC",
+          steps,
+          float(n * n * ann_steps),
+        )
+      )
+  layers = []
+  for name, ops, kind, computed, ann in entries:
     layers.append(
       {
-        "layer": f"{i}:{type(module).__name__}",
+        "layer": name,
         "snn_ops": ops,
         "snn_op_kind": kind,
-        "steps_computed": rows // batch,
-        "ann_macs": full,
-        "snn_energy_pj": e,
-        "ann_energy_pj": full * E_MAC_PJ,
+        "steps_computed": computed,
+        "ann_macs": ann,
+        "snn_energy_pj": ops * (E_MAC_PJ if kind == "MAC" else E_AC_PJ),
+        "ann_energy_pj": ann * E_MAC_PJ,
       }
     )
+  snn_e = sum(r["snn_energy_pj"] for r in layers)
+  ann_e = sum(r["ann_energy_pj"] for r in layers)
   return {
     "layers": layers,
     "sop": sum(r["snn_ops"] for r in layers if r["snn_op_kind"] == "AC"),
@@ -218,6 +242,12 @@ def synaptic_operations(
     "ann_energy_pj": ann_e,
     "energy_ratio": snn_e / ann_e if ann_e else float("nan"),
   }
+
+
+def _named(model):
+  for path, m in nnx.iter_graph(model):
+    if isinstance(m, nnx.Module):
+      yield "/".join(map(str, path)), m
 
 
 # ----------------------------------------------------------------------------- report

@@ -223,6 +223,9 @@ class RecurrentLIF(_SpikingBase):
     features: number of neurons ``N``.
     rngs: ``nnx.Rngs`` for the weights.
     synapse_decay: ``β_syn``.
+    input_scale: std of ``W`` is ``input_scale / sqrt(in_features)`` at initialisation
+      (sparse spike inputs often need > 1 to reach the threshold).
+    recurrent_scale: ``V`` starts as a random orthogonal matrix times this.
     Others: as :class:`LIF` (per-channel widths use ``num_channels=features``).
   """
 
@@ -244,6 +247,8 @@ class RecurrentLIF(_SpikingBase):
     time_steps: int | None = None,
     unroll: int = 1,
     remat: bool = False,
+    input_scale: float = 1.0,
+    recurrent_scale: float = 1.0 / math.sqrt(2.0),
   ):
     super().__init__(
       alpha=alpha,
@@ -258,8 +263,13 @@ class RecurrentLIF(_SpikingBase):
       unroll=unroll,
       remat=remat,
     )
-    self.dense = nnx.Linear(in_features, features, rngs=rngs)
-    init = nnx.initializers.orthogonal(scale=1.0 / math.sqrt(2.0))
+    self.dense = nnx.Linear(
+      in_features,
+      features,
+      kernel_init=nnx.initializers.variance_scaling(input_scale**2, "fan_in", "normal"),
+      rngs=rngs,
+    )
+    init = nnx.initializers.orthogonal(scale=recurrent_scale)
     self.recurrent_kernel = nnx.Param(init(rngs.params(), (features, features), jnp.float32))
     self.synapse_decay = synapse_decay
 

@@ -19,7 +19,8 @@ def setup(config) -> None:
 
 
 def load_dataset(config):
-  """The dataset named by ``config.dataset``: the bundled MNIST subset or a tfds pipeline."""
+  """The dataset named by ``config.dataset``: the bundled MNIST subset, Randman (generated),
+  SHD (HDF5 files) or a tfds image pipeline."""
   d = config.dataset
   if d.name == "mnist_subset":
     return data.load_mnist_subset(
@@ -27,6 +28,28 @@ def load_dataset(config):
       test_per_class=d.test_per_class,
       seed=config.seed,
       max_shift=d.max_shift,
+    )
+  if d.name == "randman":
+    from asgl_jax.data import spike_trains
+
+    return spike_trains.make_randman(
+      num_classes=d.num_classes,
+      channels=d.channels,
+      num_steps=config.time_steps,
+      dim=d.dim,
+      alpha=d.alpha,
+      samples_per_class=d.samples_per_class,
+      seed=d.seed,
+    )
+  if d.name == "shd":
+    from asgl_jax.data import spike_trains
+
+    return spike_trains.load_shd(
+      d.data_dir or os.path.expanduser("~/data/shd"),
+      num_steps=config.time_steps,
+      max_time=d.max_time,
+      seed=config.seed,
+      download=d.download,
     )
   from asgl_jax.data import image_pipelines  # TensorFlow is needed only here
 

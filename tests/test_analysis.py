@@ -119,3 +119,22 @@ def test_ssim_against_a_direct_loop_implementation():
   want = [_ssim_loops(x[i], y[i]) for i in range(2)]
   np.testing.assert_allclose(got, want, rtol=1e-4)
   np.testing.assert_allclose(analysis.ssim(x, x), [1.0, 1.0], rtol=1e-5)
+
+
+def test_recurrent_and_sequence_counts():
+  m = models.SpikingRNN(
+    5, 6, num_classes=2, time_steps=4, rngs=nnx.Rngs(0), neuron={"threshold": 0.2}
+  )
+  x = (jax.random.uniform(jax.random.key(0), (4, 3, 5)) < 0.5).astype(jnp.float32)
+  e = analysis.synaptic_operations(m, x, direct_input=False)
+  by = {r["layer"]: r for r in e["layers"]}
+  # feedforward W: input spikes × fan-out 6, over all steps; the ANN runs it every step
+  assert by["0:Linear"]["snn_ops"] == pytest.approx(float(x.sum()) * 6 / 3)
+  assert by["0:Linear"]["ann_macs"] == 5 * 6 * 4
+  # recurrent V: spikes of steps 0..T-2 × fan-out 6
+  layers, _ = analysis.record_layers(m, x)
+  s = np.asarray(layers["recurrent"]["spikes"])
+  assert s.sum() > 0
+  assert by["recurrent:recurrent"]["snn_ops"] == pytest.approx(s[:-1].sum() * 6 / 3)
+  assert by["recurrent:recurrent"]["ann_macs"] == 6 * 6 * 4
+  assert by["1:Linear"]["ann_macs"] == 6 * 2 * 4

@@ -84,9 +84,9 @@ class NeuronConfig:
       remat=self.remat,
     )
 
-  def recurrent_lif(
-    self, in_features: int, features: int, *, rngs: nnx.Rngs, synapse_decay: float = 0.0
-  ):
+  def recurrent_lif(self, in_features: int, features: int, *, rngs: nnx.Rngs, **kwargs):
+    """A :class:`~asgl_jax.nn.RecurrentLIF` with these neuron settings (``kwargs``: its
+    ``synapse_decay``, ``input_scale``, ``recurrent_scale``)."""
     return nn.RecurrentLIF(
       in_features,
       features,
@@ -97,10 +97,10 @@ class NeuronConfig:
       decay=self.decay,
       learn_decay=self.learn_decay,
       threshold=self.threshold,
-      synapse_decay=synapse_decay,
       surrogate=self.surrogate,
       detach_reset=self.detach_reset,
       remat=self.remat,
+      **kwargs,
     )
 
 

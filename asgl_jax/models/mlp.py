@@ -6,6 +6,7 @@ import itertools
 from collections.abc import Sequence
 
 import jax
+import jax.numpy as jnp
 from flax import nnx
 
 from asgl_jax.models import common
@@ -59,10 +60,12 @@ class SpikingMLP(nnx.Module):
 
 
 class SpikingRNN(nnx.Module):
-  """Recurrent spiking network for spike-train inputs ``[T, B, in_features]`` (paper §5.3, App. A.4).
+  """Recurrent spiking network for spike-train inputs (paper §5.3, App. A.4).
 
   ``in_features - hidden (recurrent LIF) - num_classes`` linear readout at
-  every step; the SHD network of the paper is 700-240-20 (T = 250).
+  every step; the SHD network of the paper is 700-240-20 (T = 250). Inputs are
+  ``[T, B, in_features]``, or ``[B, T, in_features]`` with ``batch_major=True``
+  (as datasets store them); any numeric dtype (spike counts) is cast to float32.
   """
 
   def __init__(
@@ -75,17 +78,30 @@ class SpikingRNN(nnx.Module):
     rngs: nnx.Rngs,
     neuron=None,
     synapse_decay: float = 0.0,
+    input_scale: float = 1.0,
+    recurrent_scale: float = 0.7071067811865476,
+    batch_major: bool = False,
   ):
     neuron = common.NeuronConfig.from_any(neuron)
     self.time_steps = time_steps
+    self.batch_major = batch_major
     self.recurrent = neuron.recurrent_lif(
-      in_features, hidden, rngs=rngs, synapse_decay=synapse_decay
+      in_features,
+      hidden,
+      rngs=rngs,
+      synapse_decay=synapse_decay,
+      input_scale=input_scale,
+      recurrent_scale=recurrent_scale,
     )
     self.head = nnx.Linear(hidden, num_classes, rngs=rngs)
 
   def __call__(self, x: Array, *, key=None, p=1.0, train: bool = True) -> Array:
-    """Outputs ``[T, B, num_classes]`` for inputs ``[T, B, in_features]``."""
-    if x.ndim != 3 or x.shape[0] != self.time_steps:
-      raise ValueError(f"expected [T={self.time_steps}, B, features] input, got shape {x.shape}")
+    """Outputs ``[T, B, num_classes]``."""
+    if x.ndim != 3 or x.shape[1 if self.batch_major else 0] != self.time_steps:
+      layout = "[B, T, features]" if self.batch_major else "[T, B, features]"
+      raise ValueError(f"expected {layout} input with T={self.time_steps}, got shape {x.shape}")
+    x = x.astype(jnp.float32)
+    if self.batch_major:
+      x = jnp.swapaxes(x, 0, 1)
     s = self.recurrent(x, key=common.layer_key(key, 0), p=p, train=train)
     return self.head(s)

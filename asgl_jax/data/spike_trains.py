@@ -1,0 +1,207 @@
+"""Spike-train datasets: Spiking Heidelberg Digits (SHD) and the offline Randman task.
+
+Both yield binned spike counts as arrays ``[N, T, channels]`` (batch-major, so
+batches shard along axis 0; the recurrent model transposes to time-major
+``[T, B, channels]`` itself).
+
+**SHD** (Cramer et al., 2020; 700 channels, 20 classes, 8,156 train / 2,264 test
+recordings): the official HDF5 files hold per recording the ragged arrays
+``spikes/times`` (seconds) and ``spikes/units`` (channel indices) and the
+integer ``labels``. :func:`load_shd` downloads ``shd_{train,test}.h5.zip`` from
+the dataset's home page unless the ``.h5`` (or the ``.h5.zip`` / ``.h5.gz``) is
+already in ``data_dir``, bins the spikes into ``T`` steps over ``[0, max_time)``
+and caches the binned arrays next to the files (``.npz``), so later runs do not
+re-read the HDF5.
+
+**Randman** (Zenke & Vogels, 2021): each class is a smooth random manifold of
+dimension ``dim`` embedded in ``channels`` dimensions; a sample is a random
+point on its class's manifold, and each channel fires once, at a time given by
+that channel's coordinate. Generated locally from a seed: no download.
+"""
+
+from __future__ import annotations
+
+import gzip
+import os
+import shutil
+import urllib.request
+import zipfile
+
+import numpy as np
+
+from asgl_jax.data.arrays import ArrayDataset
+
+SHD_URL = "https://zenkelab.org/datasets/"
+SHD_CHANNELS = 700
+SHD_CLASSES = 20
+
+
+# ----------------------------------------------------------------------------- binning
+
+
+def bin_spikes(times, units, *, num_steps: int, num_channels: int, max_time: float) -> np.ndarray:
+  """Spike counts ``[N, num_steps, num_channels]`` (uint8, saturating) from ragged spike lists.
+
+  Spike ``(t, u)`` of recording ``n`` lands in bin ``floor(t / max_time · num_steps)``;
+  spikes at ``t >= max_time`` are dropped.
+  """
+  if num_steps < 1 or max_time <= 0:
+    raise ValueError(
+      f"bin_spikes: need num_steps >= 1 and max_time > 0, got {num_steps}, {max_time}"
+    )
+  out = np.zeros((len(times), num_steps, num_channels), np.uint8)
+  for n, (t, u) in enumerate(zip(times, units)):
+    t = np.asarray(t, np.float64)
+    u = np.asarray(u, np.int64)
+    b = np.floor(t / max_time * num_steps).astype(np.int64)
+    keep = (b >= 0) & (b < num_steps) & (u >= 0) & (u < num_channels)
+    np.add.at(out[n], (b[keep], u[keep]), 1)
+  return out
+
+
+# ----------------------------------------------------------------------------- SHD
+
+
+def _shd_file(data_dir: str, split: str, download: bool) -> str:
+  h5 = os.path.join(data_dir, f"shd_{split}.h5")
+  if os.path.exists(h5):
+    return h5
+  for ext in (".zip", ".gz"):
+    archive = h5 + ext
+    if not os.path.exists(archive) and ext == ".zip" and download:
+      os.makedirs(data_dir, exist_ok=True)
+      url = SHD_URL + os.path.basename(archive)
+      try:
+        urllib.request.urlretrieve(url, archive + ".part")
+        os.replace(archive + ".part", archive)
+      except OSError as e:
+        raise FileNotFoundError(
+          f"SHD: {h5} not found and the download from {url} failed ({e}). Download "
+          f"shd_{split}.h5.zip on a machine with internet and put it (or the extracted .h5) in {data_dir}."
+        ) from None
+    if os.path.exists(archive):
+      if ext == ".zip":
+        with zipfile.ZipFile(archive) as z:
+          z.extract(os.path.basename(h5), data_dir)
+      else:
+        with gzip.open(archive) as src, open(h5, "wb") as dst:
+          shutil.copyfileobj(src, dst)
+      return h5
+  raise FileNotFoundError(
+    f"SHD: {h5} not found. Download shd_{split}.h5.zip from {SHD_URL} and put it (or the extracted "
+    f".h5) in {data_dir}, or pass download=True where there is internet. The offline spike-train "
+    "task is experiments/configs/randman.py."
+  )
+
+
+def load_shd_split(
+  data_dir: str, split: str, *, num_steps: int = 250, max_time: float = 1.4, download: bool = True
+) -> tuple[np.ndarray, np.ndarray]:
+  """Binned SHD split: ``(spikes [N, num_steps, 700] uint8, labels [N] int32)``, cached as .npz."""
+  cache = os.path.join(data_dir, f"shd_{split}_T{num_steps}_{max_time:g}s.npz")
+  if os.path.exists(cache):
+    with np.load(cache) as z:
+      return z["spikes"], z["labels"]
+  import h5py
+
+  path = _shd_file(data_dir, split, download)
+  with h5py.File(path, "r") as f:
+    times, units = f["spikes"]["times"][:], f["spikes"]["units"][:]
+    labels = np.asarray(f["labels"][:], np.int32)
+  spikes = bin_spikes(
+    times, units, num_steps=num_steps, num_channels=SHD_CHANNELS, max_time=max_time
+  )
+  np.savez_compressed(cache, spikes=spikes, labels=labels)
+  return spikes, labels
+
+
+def load_shd(
+  data_dir: str,
+  *,
+  num_steps: int = 250,
+  max_time: float = 1.4,
+  validation_fraction: float = 0.1,
+  seed: int = 0,
+  download: bool = True,
+) -> ArrayDataset:
+  """SHD as an :class:`ArrayDataset`; validation is a random ``validation_fraction`` of train
+  (the official test split is used only as the test set)."""
+  x, y = load_shd_split(
+    data_dir, "train", num_steps=num_steps, max_time=max_time, download=download
+  )
+  xt, yt = load_shd_split(
+    data_dir, "test", num_steps=num_steps, max_time=max_time, download=download
+  )
+  perm = np.random.default_rng(seed).permutation(len(y))
+  n_val = round(validation_fraction * len(y))
+  val, tr = np.sort(perm[:n_val]), np.sort(perm[n_val:])
+  return ArrayDataset(
+    {"train": (x[tr], y[tr]), "validation": (x[val], y[val]), "test": (xt, yt)},
+    num_classes=SHD_CLASSES,
+    name="shd",
+  )
+
+
+# ----------------------------------------------------------------------------- Randman
+
+
+def _random_manifold(rng: np.random.Generator, channels: int, dim: int, alpha: float, terms: int):
+  """Random smooth functions ``[0, 1]^dim → [0, 1]^channels``: per channel and manifold
+  axis a Fourier series with amplitudes ``~U(0, 1) / k^alpha``; axes multiply."""
+  k = np.arange(1, terms + 1)
+  amp = rng.uniform(size=(channels, dim, terms)) / k**alpha
+  freq = rng.uniform(size=(channels, dim, terms)) * k
+  phase = rng.uniform(size=(channels, dim, terms))
+
+  def f(x):  # x: [S, dim] → [S, channels]
+    arg = 2 * np.pi * (x[:, None, :, None] * freq[None] + phase[None])  # [S, C, D, K]
+    return np.prod(np.sum(amp[None] * np.sin(arg), axis=-1), axis=-1)
+
+  return f
+
+
+def make_randman(
+  *,
+  num_classes: int = 10,
+  channels: int = 100,
+  num_steps: int = 100,
+  dim: int = 1,
+  alpha: float = 2.0,
+  samples_per_class: int = 1000,
+  terms: int = 25,
+  seed: int = 0,
+  validation_fraction: float = 0.1,
+  test_fraction: float = 0.2,
+) -> ArrayDataset:
+  """The Randman spike-timing task (Zenke & Vogels, 2021), generated offline.
+
+  Each class ``c`` has its own random smooth manifold; a sample draws ``x ~ U[0, 1]^dim``,
+  evaluates the manifold and rescales each channel to ``[0, 1)`` over all samples of the
+  dataset; channel ``i`` then spikes once, in step ``floor(value_i · num_steps)``.
+  Returns spikes ``[N, num_steps, channels]`` (uint8) and labels, split into
+  train / validation / test.
+  """
+  rng = np.random.default_rng(seed)
+  vals, labels = [], []
+  for c in range(num_classes):
+    f = _random_manifold(rng, channels, dim, alpha, terms)
+    vals.append(f(rng.uniform(size=(samples_per_class, dim))))
+    labels.append(np.full(samples_per_class, c, np.int32))
+  v = np.concatenate(vals)
+  y = np.concatenate(labels)
+  lo, hi = v.min(axis=0), v.max(axis=0)
+  v = (v - lo) / np.maximum(hi - lo, 1e-12) * (1 - 1e-9)
+  steps = np.floor(v * num_steps).astype(np.int64)  # [N, C]
+  x = np.zeros((len(y), num_steps, channels), np.uint8)
+  x[np.arange(len(y))[:, None], steps, np.arange(channels)[None, :]] = 1
+  perm = rng.permutation(len(y))
+  n_test = round(test_fraction * len(y))
+  n_val = round(validation_fraction * len(y))
+  te, va, tr = (
+    np.sort(i) for i in (perm[:n_test], perm[n_test : n_test + n_val], perm[n_test + n_val :])
+  )
+  return ArrayDataset(
+    {"train": (x[tr], y[tr]), "validation": (x[va], y[va]), "test": (x[te], y[te])},
+    num_classes=num_classes,
+    name="randman",
+  )

@@ -1,0 +1,34 @@
+"""Spike-train classification with the recurrent SNN: SHD (paper §5.3) and the offline Randman task.
+
+python -m experiments.shd --config=experiments/configs/shd.py [--config.dataset.data_dir=...]
+python -m experiments.shd --config=experiments/configs/randman.py      # offline
+"""
+
+import sys
+
+from absl import app, flags
+from ml_collections import config_flags
+
+from experiments import common
+
+_CONFIG = config_flags.DEFINE_config_file("config", None, "Config file.", lock_config=True)
+_WORKDIR = flags.DEFINE_string(
+  "workdir", None, "Output directory (default: runs/<dataset>-<time>)."
+)
+flags.mark_flag_as_required("config")
+
+
+def main(argv):
+  del argv
+  config = _CONFIG.value
+  common.setup(config)
+  try:
+    dataset = common.load_dataset(config)
+  except FileNotFoundError as e:
+    print(f"experiments.shd: {e}", file=sys.stderr)
+    sys.exit(2)
+  common.run(config, _WORKDIR.value, dataset, config.dataset.name)
+
+
+if __name__ == "__main__":
+  app.run(main)
