@@ -43,7 +43,7 @@ import numpy as np
 from flax import nnx
 
 from asgl_jax.models.convnets import SpikingConvNet
-from asgl_jax.models.mlp import SpikingMLP, SpikingRNN
+from asgl_jax.models.mlp import SpikingCLIFNet, SpikingMLP, SpikingRNN
 from asgl_jax.models.resnet import SpikingResNet
 
 NIR_TESTED_VERSION = "1.0.8"
@@ -152,6 +152,11 @@ def to_nir(model: nnx.Module, *, dt: float = 1.0, input_shape: tuple[int, ...] |
     if input_shape is None or len(input_shape) != 3:
       raise ValueError("to_nir: conv nets need input_shape=(H, W, C)")
     return _convnet_to_nir(model, dt, tuple(input_shape))
+  if isinstance(model, SpikingCLIFNet):
+    raise NIRExportError(
+      "C-LIF cannot be expressed in NIR: its reset subtracts the threshold through a trace "
+      "that decays with the membrane, while NIR's CubaLIF resets v to a fixed value"
+    )
   if isinstance(model, SpikingResNet):
     if input_shape is None or len(input_shape) != 3:
       raise ValueError("to_nir: ResNets need input_shape=(H, W, C)")

@@ -211,6 +211,69 @@ class LIF(_SpikingBase):
     return self._from_time_major(spikes)
 
 
+class CLIF(_SpikingBase):
+  """C-LIF layer (current-based LIF, paper App. A.3) with a learnable surrogate width.
+
+  Runs :func:`asgl_jax.clif_scan`: membrane and synaptic kernels with decays
+  ``beta_m = exp(−Δt/τ_m)`` and ``beta_s = exp(−Δt/τ_s)``, kernel peak normalised
+  by ``u0`` (default :func:`asgl_jax.clif_norm`), reset through a refractory trace.
+  Layout and width options as :class:`LIF` (the decays are fixed).
+  """
+
+  def __init__(
+    self,
+    *,
+    beta_m: float = 0.9,
+    beta_s: float = 0.5,
+    u0: float | None = None,
+    alpha: float = 1.0,
+    num_channels: int | None = None,
+    learn_alpha: bool = True,
+    threshold: float = 1.0,
+    surrogate: str = "rect",
+    detach_reset: bool = False,
+    time_steps: int | None = None,
+    unroll: int = 1,
+    remat: bool = False,
+  ):
+    super().__init__(
+      alpha=alpha,
+      num_channels=num_channels,
+      learn_alpha=learn_alpha,
+      decay=0.5,  # unused: C-LIF has its own decays
+      learn_decay=False,
+      threshold=threshold,
+      surrogate=surrogate,
+      detach_reset=detach_reset,
+      time_steps=time_steps,
+      unroll=unroll,
+      remat=remat,
+    )
+    self.beta_m, self.beta_s = beta_m, beta_s
+    self.u0 = neurons.clif_norm(beta_m, beta_s) if u0 is None else u0
+
+  def __call__(self, x: Array, *, key=None, p=1.0, train: bool = True) -> Array:
+    """Spikes for input currents ``x`` (``[T, B, ...]`` or ``[T·B, ...]``)."""
+    spikes, _, u = neurons.clif_scan(
+      self._to_time_major(x),
+      self.alpha,
+      key=key,
+      p=p,
+      beta_m=self.beta_m,
+      beta_s=self.beta_s,
+      u0=self.u0,
+      threshold=self.threshold,
+      surrogate=self.surrogate,
+      train=train,
+      detach_reset=self.detach_reset,
+      unroll=self.unroll,
+      remat=self.remat,
+      return_potential=True,
+    )
+    self._record(spikes, u)
+    return self._from_time_major(spikes)
+
+
 class RecurrentLIF(_SpikingBase):
   """Dense layer of LIF neurons with synaptic recurrence (paper App. A.4).
 

@@ -51,6 +51,16 @@ def load_dataset(config):
       seed=config.seed,
       download=d.download,
     )
+  if d.name == "spikegrams":
+    from asgl_jax.data import spike_trains
+
+    if not d.data_dir:
+      raise FileNotFoundError(
+        "spikegrams: set --config.dataset.data_dir to the folder with train.npz and test.npz"
+      )
+    return spike_trains.load_spikegrams(
+      d.data_dir, num_steps=config.time_steps, channels=d.channels, seed=config.seed
+    )
   from asgl_jax.data import image_pipelines  # TensorFlow is needed only here
 
   return image_pipelines.ImagePipeline(

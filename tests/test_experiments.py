@@ -40,9 +40,9 @@ def test_config_loads_documents_itself_and_its_model_initialises(name):
   assert "python -m experiments." in mod.__doc__  # the command
   config = mod.get_config()
   train.validate_config(config)
-  num_classes = {"cifar10": 10, "cifar100": 100, "tiny_imagenet": 200, "mnist_subset": 10}[
-    config.dataset.name
-  ]
+  classes = {"cifar10": 10, "cifar100": 100, "tiny_imagenet": 200, "mnist_subset": 10}
+  classes.update({"shd": 20, "randman": 10, "spikegrams": 10})
+  num_classes = classes[config.dataset.name]
   model = nnx.eval_shape(lambda: train.build_model(config, num_classes))
   assert models.count_params(model) > 0
   if name.startswith(("cifar", "tinyimagenet")):

@@ -258,6 +258,8 @@ def test_what_nir_cannot_express_is_an_error():
       (4, "M"), num_classes=2, in_channels=1, input_size=8, time_steps=2, rngs=nnx.Rngs(0)
     )
     export.to_nir(m, input_shape=(8, 8, 1))
+  with pytest.raises(export.NIRExportError, match="C-LIF"):
+    export.to_nir(models.SpikingCLIFNet(4, 3, num_classes=2, time_steps=2, rngs=nnx.Rngs(0)))
   with pytest.raises(export.NIRExportError, match="decay"):
     export.to_nir(
       models.SpikingMLP(

@@ -109,3 +109,14 @@ def test_unfold_time_checks_divisibility():
 
 def test_log_width_init():
   assert float(nn.LIF(alpha=5.0).log_alpha[...]) == pytest.approx(math.log(5.0))
+
+
+def test_clif_layer_matches_function():
+  x = jax.random.uniform(jax.random.key(1), (6, 2, 5), maxval=1.5)
+  key = jax.random.key(0)
+  layer = nn.CLIF(beta_m=0.8, beta_s=0.4, alpha=0.7, threshold=0.5)
+  ref, _ = asgl_jax.clif_scan(x, 0.7, key=key, p=0.5, beta_m=0.8, beta_s=0.4, threshold=0.5)
+  np.testing.assert_allclose(layer(x, key=key, p=0.5), ref, rtol=1e-6)
+  assert layer.u0 == pytest.approx(asgl_jax.clif_norm(0.8, 0.4))
+  g = _grads(layer, x, key=key, p=0.5)
+  assert float(g["log_alpha"][...]) != 0.0

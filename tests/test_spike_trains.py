@@ -147,3 +147,52 @@ def test_shd_main_on_generated_files(tmp_path):
   assert r.returncode == 0, r.stderr[-3000:]
   s = json.loads((tmp_path / "run" / "summary.json").read_text())
   assert s["steps"] == 2 and s["num_classes"] == 20
+
+
+def _write_spikegrams(d, n, t, c=384, classes=10, seed=0):
+  rng = np.random.default_rng(seed)
+  for split, m in (("train", n), ("test", n // 2)):
+    np.savez(
+      d / f"{split}.npz",
+      spikes=(rng.uniform(size=(m, t, c)) < 0.05),
+      labels=np.arange(m) % classes,  # every class present
+    )
+
+
+def test_spikegram_loader_format_and_errors(tmp_path):
+  _write_spikegrams(tmp_path, 20, 12)
+  ds = spike_trains.load_spikegrams(str(tmp_path), num_steps=12)
+  assert ds.splits["test"][0].shape == (10, 12, 384) and ds.splits["test"][0].dtype == np.uint8
+  assert ds.num_examples("train") + ds.num_examples("validation") == 20
+  with pytest.raises(ValueError, match=r"\[N, 30, 384\]"):
+    spike_trains.load_spikegrams(str(tmp_path), num_steps=30)
+  with pytest.raises(FileNotFoundError, match="train.npz"):
+    spike_trains.load_spikegrams(str(tmp_path / "none"), num_steps=12)
+
+
+def test_medlydb_main_on_generated_spikegrams(tmp_path):
+  data = tmp_path / "data"
+  data.mkdir()
+  _write_spikegrams(data, 16, 20)
+  r = subprocess.run(
+    [
+      sys.executable,
+      "-m",
+      "experiments.medlydb",
+      "--config=experiments/configs/medlydb.py",
+      f"--workdir={tmp_path / 'run'}",
+      f"--config.dataset.data_dir={data}",
+      "--config.batch_size=4",
+      "--config.num_train_steps=2",
+      "--config.time_steps=20",
+      "--config.analysis_examples=4",
+    ],
+    capture_output=True,
+    text=True,
+    cwd=ROOT,
+    env=dict(os.environ, PYTHONPATH=ROOT),
+    timeout=600,
+  )
+  assert r.returncode == 0, r.stderr[-3000:]
+  s = json.loads((tmp_path / "run" / "summary.json").read_text())
+  assert s["steps"] == 2 and s["num_classes"] == 10 and "energy_ratio" in s

@@ -205,3 +205,56 @@ def make_randman(
     num_classes=num_classes,
     name="randman",
   )
+
+
+# ----------------------------------------------------------------------------- spikegrams
+
+
+def load_spikegrams(
+  data_dir: str,
+  *,
+  num_steps: int,
+  channels: int = 384,
+  validation_fraction: float = 0.1,
+  seed: int = 0,
+) -> ArrayDataset:
+  """Spikegram arrays for the C-LIF instrument model (paper App. B.4; MedlyDB needs a licence,
+  so the spikegrams are the user's).
+
+  Format: ``<data_dir>/train.npz`` and ``<data_dir>/test.npz``, each with ``spikes``
+  ``[N, num_steps, channels]`` (0/1 or counts, any integer or bool dtype) and ``labels``
+  ``[N]`` (integers ``0 .. K−1``). The number of classes is ``max(label) + 1``. Validation
+  is a random ``validation_fraction`` of train.
+  """
+  splits = {}
+  for split in ("train", "test"):
+    path = os.path.join(data_dir, f"{split}.npz")
+    if not os.path.exists(path):
+      raise FileNotFoundError(
+        f"spikegrams: {path} not found; write train.npz and test.npz with arrays 'spikes' "
+        f"[N, {num_steps}, {channels}] and 'labels' [N] (see asgl_jax.data.spike_trains.load_spikegrams)"
+      )
+    with np.load(path) as z:
+      if "spikes" not in z or "labels" not in z:
+        raise ValueError(
+          f"spikegrams: {path} needs arrays 'spikes' and 'labels', has {sorted(z.files)}"
+        )
+      x, y = z["spikes"], z["labels"]
+    if x.ndim != 3 or x.shape[1:] != (num_steps, channels) or len(x) != len(y):
+      raise ValueError(
+        f"spikegrams: {path}: expected spikes [N, {num_steps}, {channels}] and labels [N], "
+        f"got {x.shape} and {y.shape}"
+      )
+    if not (np.issubdtype(x.dtype, np.integer) or x.dtype == np.bool_):
+      raise ValueError(f"spikegrams: {path}: spikes must be integer or bool, got {x.dtype}")
+    splits[split] = (x.astype(np.uint8), y.astype(np.int32))
+  x, y = splits["train"]
+  perm = np.random.default_rng(seed).permutation(len(y))
+  n_val = round(validation_fraction * len(y))
+  va, tr = np.sort(perm[:n_val]), np.sort(perm[n_val:])
+  num_classes = int(max(y.max(), splits["test"][1].max())) + 1
+  return ArrayDataset(
+    {"train": (x[tr], y[tr]), "validation": (x[va], y[va]), "test": splits["test"]},
+    num_classes=num_classes,
+    name="spikegrams",
+  )

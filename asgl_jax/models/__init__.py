@@ -9,7 +9,7 @@ from flax import nnx
 
 from asgl_jax.models.common import NeuronConfig, count_params, time_mean
 from asgl_jax.models.convnets import SpikingConvNet, cifarnet, mnist_cnn, vgg13, vggsnn
-from asgl_jax.models.mlp import SpikingMLP, SpikingRNN
+from asgl_jax.models.mlp import SpikingCLIFNet, SpikingMLP, SpikingRNN
 from asgl_jax.models.resnet import SpikingResNet, resnet18, resnet19, resnet_tiny
 
 _MODELS: dict[str, Callable[..., nnx.Module]] = {
@@ -22,6 +22,7 @@ _MODELS: dict[str, Callable[..., nnx.Module]] = {
   "mlp": SpikingMLP,
   "convnet": SpikingConvNet,
   "rsnn": SpikingRNN,
+  "clif_net": SpikingCLIFNet,
   # tiny variants for tests
   "resnet_tiny": resnet_tiny,
   "cnn_tiny": functools.partial(mnist_cnn, channels=(4, 8)),
@@ -45,6 +46,7 @@ def get_model(name: str, **kwargs) -> nnx.Module:
 
 __all__ = [
   "NeuronConfig",
+  "SpikingCLIFNet",
   "SpikingConvNet",
   "SpikingMLP",
   "SpikingRNN",

@@ -9,6 +9,7 @@ import jax
 import jax.numpy as jnp
 from flax import nnx
 
+from asgl_jax import nn
 from asgl_jax.models import common
 
 Array = jax.Array
@@ -104,4 +105,56 @@ class SpikingRNN(nnx.Module):
     if self.batch_major:
       x = jnp.swapaxes(x, 0, 1)
     s = self.recurrent(x, key=common.layer_key(key, 0), p=p, train=train)
+    return self.head(s)
+
+
+class SpikingCLIFNet(nnx.Module):
+  """Dense network of C-LIF neurons for spikegram inputs (paper App. A.3, B.4).
+
+  ``in_features - hidden (C-LIF) - num_classes`` with a linear readout at every
+  step; the paper's instrument-recognition network is 384-700-10 (T = 500).
+  Inputs ``[T, B, in_features]``, or ``[B, T, in_features]`` with ``batch_major``.
+  """
+
+  def __init__(
+    self,
+    in_features: int = 384,
+    hidden: int = 700,
+    *,
+    num_classes: int = 10,
+    time_steps: int = 500,
+    rngs: nnx.Rngs,
+    neuron=None,
+    beta_m: float = 0.9,
+    beta_s: float = 0.5,
+    input_scale: float = 1.0,
+    batch_major: bool = False,
+  ):
+    neuron = common.NeuronConfig.from_any(neuron)
+    self.time_steps = time_steps
+    self.batch_major = batch_major
+    init = nnx.initializers.variance_scaling(input_scale**2, "fan_in", "normal")
+    self.dense = nnx.Linear(in_features, hidden, kernel_init=init, rngs=rngs)
+    self.clif = nn.CLIF(
+      beta_m=beta_m,
+      beta_s=beta_s,
+      alpha=neuron.alpha,
+      num_channels=hidden if neuron.per_channel_width else None,
+      learn_alpha=neuron.learn_alpha,
+      threshold=neuron.threshold,
+      surrogate=neuron.surrogate,
+      detach_reset=neuron.detach_reset,
+      remat=neuron.remat,
+    )
+    self.head = nnx.Linear(hidden, num_classes, rngs=rngs)
+
+  def __call__(self, x: Array, *, key=None, p=1.0, train: bool = True) -> Array:
+    """Outputs ``[T, B, num_classes]``."""
+    if x.ndim != 3 or x.shape[1 if self.batch_major else 0] != self.time_steps:
+      layout = "[B, T, features]" if self.batch_major else "[T, B, features]"
+      raise ValueError(f"expected {layout} input with T={self.time_steps}, got shape {x.shape}")
+    x = x.astype(jnp.float32)
+    if self.batch_major:
+      x = jnp.swapaxes(x, 0, 1)
+    s = self.clif(self.dense(x), key=common.layer_key(key, 0), p=p, train=train)
     return self.head(s)

@@ -1,0 +1,11 @@
+"""Instrument recognition with C-LIF neurons on user-provided spikegrams (paper App. B.4).
+
+python -m experiments.medlydb --config=experiments/configs/medlydb.py --config.dataset.data_dir=DIR
+"""
+
+from absl import app
+
+from experiments.shd import main
+
+if __name__ == "__main__":
+  app.run(main)
