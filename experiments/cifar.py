@@ -7,12 +7,9 @@ Data come from tensorflow-datasets (pip install 'asgl_jax[data]'); without
 internet, prepare them elsewhere and point ``--config.dataset.data_dir`` at them.
 """
 
-import sys
-
 from absl import app, flags
 from ml_collections import config_flags
 
-from asgl_jax.data import image_pipelines
 from experiments import common
 
 _CONFIG = config_flags.DEFINE_config_file("config", None, "Config file.", lock_config=True)
@@ -24,14 +21,7 @@ flags.mark_flag_as_required("config")
 
 def main(argv):
   del argv
-  config = _CONFIG.value
-  common.setup(config)
-  try:
-    dataset = common.load_dataset(config)
-  except (image_pipelines.DatasetUnavailableError, ImportError) as e:
-    print(f"experiments.cifar: {e}", file=sys.stderr)
-    sys.exit(2)
-  common.run(config, _WORKDIR.value, dataset, config.dataset.name)
+  common.train_main(_CONFIG.value, _WORKDIR.value, "experiments.cifar")
 
 
 if __name__ == "__main__":

@@ -2,6 +2,7 @@
 
 import json
 import os
+import sys
 import time
 
 from absl import logging
@@ -72,6 +73,18 @@ def load_dataset(config):
     cutout=d.cutout,
     download=d.download,
   )
+
+
+def train_main(config, workdir: str | None, prog: str) -> dict:
+  """Body of the train-one-config mains: set up, load the data (a missing dataset exits
+  with status 2 and a message saying how to get it, not a traceback), train, report."""
+  setup(config)
+  try:
+    dataset = load_dataset(config)
+  except (FileNotFoundError, ImportError) as e:  # DatasetUnavailableError is a FileNotFoundError
+    print(f"{prog}: {e}", file=sys.stderr)
+    sys.exit(2)
+  return run(config, workdir, dataset, config.dataset.name)
 
 
 def run(config, workdir: str | None, dataset, name: str) -> dict:

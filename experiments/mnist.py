@@ -22,9 +22,7 @@ _WORKDIR = flags.DEFINE_string("workdir", None, "Output directory (default: runs
 
 def main(argv):
   del argv
-  config = _CONFIG.value
-  common.setup(config)
-  common.run(config, _WORKDIR.value, common.load_dataset(config), "mnist")
+  common.train_main(_CONFIG.value, _WORKDIR.value, "experiments.mnist")
 
 
 if __name__ == "__main__":

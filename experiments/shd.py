@@ -4,8 +4,6 @@ python -m experiments.shd --config=experiments/configs/shd.py [--config.dataset.
 python -m experiments.shd --config=experiments/configs/randman.py      # offline
 """
 
-import sys
-
 from absl import app, flags
 from ml_collections import config_flags
 
@@ -20,14 +18,7 @@ flags.mark_flag_as_required("config")
 
 def main(argv):
   del argv
-  config = _CONFIG.value
-  common.setup(config)
-  try:
-    dataset = common.load_dataset(config)
-  except FileNotFoundError as e:
-    print(f"experiments.shd: {e}", file=sys.stderr)
-    sys.exit(2)
-  common.run(config, _WORKDIR.value, dataset, config.dataset.name)
+  common.train_main(_CONFIG.value, _WORKDIR.value, "experiments.shd")
 
 
 if __name__ == "__main__":

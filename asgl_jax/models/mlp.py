@@ -6,7 +6,6 @@ import itertools
 from collections.abc import Sequence
 
 import jax
-import jax.numpy as jnp
 from flax import nnx
 
 from asgl_jax import nn
@@ -98,12 +97,7 @@ class SpikingRNN(nnx.Module):
 
   def __call__(self, x: Array, *, key=None, p=1.0, train: bool = True) -> Array:
     """Outputs ``[T, B, num_classes]``."""
-    if x.ndim != 3 or x.shape[1 if self.batch_major else 0] != self.time_steps:
-      layout = "[B, T, features]" if self.batch_major else "[T, B, features]"
-      raise ValueError(f"expected {layout} input with T={self.time_steps}, got shape {x.shape}")
-    x = x.astype(jnp.float32)
-    if self.batch_major:
-      x = jnp.swapaxes(x, 0, 1)
+    x = common.sequence_to_time_major(x, self.time_steps, self.batch_major)
     s = self.recurrent(x, key=common.layer_key(key, 0), p=p, train=train)
     return self.head(s)
 
@@ -150,11 +144,6 @@ class SpikingCLIFNet(nnx.Module):
 
   def __call__(self, x: Array, *, key=None, p=1.0, train: bool = True) -> Array:
     """Outputs ``[T, B, num_classes]``."""
-    if x.ndim != 3 or x.shape[1 if self.batch_major else 0] != self.time_steps:
-      layout = "[B, T, features]" if self.batch_major else "[T, B, features]"
-      raise ValueError(f"expected {layout} input with T={self.time_steps}, got shape {x.shape}")
-    x = x.astype(jnp.float32)
-    if self.batch_major:
-      x = jnp.swapaxes(x, 0, 1)
+    x = common.sequence_to_time_major(x, self.time_steps, self.batch_major)
     s = self.clif(self.dense(x), key=common.layer_key(key, 0), p=p, train=train)
     return self.head(s)
