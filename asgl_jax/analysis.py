@@ -18,6 +18,7 @@ by their type (``nnx.Conv``, ``nnx.Linear``).
 from __future__ import annotations
 
 import contextlib
+import functools
 import json
 from typing import Any
 
@@ -47,26 +48,33 @@ def record_layers(model: nnx.Module, x: Array, *, key=None, p: float = 1.0, trai
   ``potential`` (``u − ϑ``, both ``[T, B, ...]``) and ``alpha``, plus the output.
 
   ``train=True`` records the noisy network (masks at probability ``p``, BN with
-  running statistics); ``train=False`` the embedded SNN.
+  running statistics); ``train=False`` the embedded SNN. The forward pass is
+  compiled once per model structure (``jax.jit`` over the split model), so
+  calling this every epoch costs one compilation, not one per call.
   """
-  model.set_attributes(record="full", raise_if_not_found=False)
-  if train:
-    model.set_attributes(use_running_average=True, raise_if_not_found=False)
-  try:
-    out, inter = nnx.capture(model, nnx.Intermediate)(x, key=key, p=p, train=train)
-  finally:
-    model.set_attributes(record=None, raise_if_not_found=False)
-    if train:
-      model.set_attributes(use_running_average=False, raise_if_not_found=False)
+  graphdef, state = nnx.split(model)
+  flat = _recorded(graphdef, state, x, key, jnp.float32(p), train)
   layers: dict[str, dict[str, Array]] = {}
-  for k, v in _flat(nnx.to_pure_dict(inter)).items():
+  for k, v in flat.items():
+    if k == "_output":
+      continue
     # keys look like "conv_lifs/0/spikes/0"
     parts = k.split("/")
     i = max(
       j for j, part in enumerate(parts) if part in ("spikes", "potential", "alpha", "firing_rate")
     )
     layers.setdefault("/".join(parts[:i]), {})[parts[i]] = v
-  return layers, out
+  return layers, flat["_output"]
+
+
+@functools.partial(jax.jit, static_argnums=(0, 5))
+def _recorded(graphdef, state, x, key, p, train: bool):
+  model = nnx.merge(graphdef, state)
+  model.set_attributes(record="full", raise_if_not_found=False)
+  if train:
+    model.set_attributes(use_running_average=True, raise_if_not_found=False)
+  out, inter = nnx.capture(model, nnx.Intermediate)(x, key=key, p=p, train=train)
+  return {**_flat(nnx.to_pure_dict(inter)), "_output": out}
 
 
 def _surrogates(model) -> dict[str, str]:

@@ -116,7 +116,7 @@ def _fold_conv_bn(conv_bn, hw):
   k = w.shape[-1]
   stride = tuple(conv.strides) if isinstance(conv.strides, tuple | list) else (conv.strides,) * 2
   pad = k // 2
-  if conv.padding != [(pad, pad)] * 2 or k % 2 == 0 or stride[0] != stride[1]:
+  if tuple(map(tuple, conv.padding)) != ((pad, pad),) * 2 or k % 2 == 0 or stride[0] != stride[1]:
     raise NIRExportError(
       f"only odd k×k convs with padding k//2 are mapped, got {conv.padding}, k={k}"
     )

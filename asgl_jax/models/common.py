@@ -153,7 +153,7 @@ class ConvBN(nnx.Module):
       strides=stride,
       # Symmetric k//2 padding, as PyTorch's padding=1 in the released code (for stride 2
       # this differs from XLA's "SAME", which pads only the far side).
-      padding=[(kernel_size // 2, kernel_size // 2)] * 2,
+      padding=((kernel_size // 2, kernel_size // 2),) * 2,
       use_bias=False,
       rngs=rngs,
     )
