@@ -235,10 +235,7 @@ def restore_model(config, num_classes: int, workdir: str) -> nnx.Module:
   """The model of ``config`` with the parameters of the latest checkpoint in ``workdir``."""
   graphdef, params, stats = split_model(build_model(config, num_classes))
   _, tx = make_optimizer(config, 1)  # the optimizer state's structure, to restore into
-  like = {
-    "state": TrainState(jnp.int32(0), params, stats, tx.init(params)),
-    "history": _history_array([]),
-  }
+  like = {"state": TrainState(jnp.int32(0), params, stats, tx.init(params))}
   ckpt = ckpt_lib.Checkpointer(workdir)
   step = ckpt.latest_step()
   if step is None:
@@ -324,12 +321,10 @@ def train_and_evaluate(config, workdir: str, dataset) -> dict[str, Any]:
   start_step = 0
   history: list[dict[str, float]] = []
   if ckpt.latest_step() is not None:
-    restored = ckpt.restore(
-      ckpt.latest_step(), {"state": state, "history": _history_array(history)}
-    )
+    restored = ckpt.restore(ckpt.latest_step(), {"state": state})
     state = jax.device_put(restored["state"], rep)
     start_step = int(state.step)
-    history = _history_from_array(restored["history"])
+    history = read_history(workdir, up_to_step=start_step)
     print(f"Resuming from step {start_step} ({ckpt.path})", file=sys.stderr)
 
   writer = MetricWriter(workdir)
@@ -398,7 +393,7 @@ def train_and_evaluate(config, workdir: str, dataset) -> dict[str, Any]:
           f"val SNN {rec['validation_snn_accuracy']:.4f} noisy {rec['validation_noisy_accuracy']:.4f} p {p:.3f}",
           file=sys.stderr,
         )
-        ckpt.save(step, {"state": state, "history": _history_array(history)})
+        ckpt.save(step, {"state": state})
         last_good = step
   finally:
     writer.close()
@@ -475,13 +470,20 @@ def final_analysis(graphdef, state, dataset, config, key, p, workdir, summary) -
     pass
 
 
-def _history_array(history: list[dict[str, float]]) -> dict[str, np.ndarray]:
-  # Orbax stores arrays: keep the per-epoch records as a JSON string in a uint8 array.
-  return {"json": np.frombuffer(json.dumps(history).encode().ljust(1 << 16), np.uint8).copy()}
-
-
-def _history_from_array(a) -> list[dict[str, float]]:
-  return json.loads(bytes(np.asarray(a["json"])).decode().strip() or "[]")
+def read_history(workdir: str, *, up_to_step: int) -> list[dict[str, float]]:
+  """Per-epoch records of ``<workdir>/metrics.jsonl`` up to ``up_to_step`` (a record written
+  after the last checkpoint by a killed run is dropped; a rewritten step keeps its last copy)."""
+  path = os.path.join(workdir, "metrics.jsonl")
+  if not os.path.exists(path):
+    return []
+  by_step: dict[int, dict[str, float]] = {}
+  with open(path) as f:
+    for line in f:
+      if line.strip():
+        rec = json.loads(line)
+        if rec["step"] <= up_to_step:
+          by_step[rec["step"]] = rec
+  return [by_step[k] for k in sorted(by_step)]
 
 
 def plot_history(history: list[dict[str, float]], path: str) -> None:
