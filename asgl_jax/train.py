@@ -336,6 +336,8 @@ def train_and_evaluate(config, workdir: str, dataset) -> dict[str, Any]:
       out = jax.device_get(eval_step(state, parallel.shard_batch(batch, mesh), key, jnp.float32(p)))
       for k, v in out.items():
         sums[k] = sums.get(k, 0.0) + float(v)
+    if "count" not in sums:
+      raise ValueError(f"{getattr(dataset, 'name', 'dataset')}: the {split!r} split is empty")
     n = max(sums.pop("count"), 1.0)
     res = {
       f"{split}_noisy_accuracy": sums.pop("noisy_correct") / n,

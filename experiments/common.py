@@ -21,7 +21,8 @@ def setup(config) -> None:
 
 def load_dataset(config):
   """The dataset named by ``config.dataset``: the bundled MNIST subset, Randman (generated),
-  SHD (HDF5 files) or a tfds image pipeline."""
+  SHD (HDF5 files), DVS-CIFAR10 / DVS128 Gesture (event recordings), spikegrams or a tfds
+  image pipeline."""
   d = config.dataset
   if d.name == "mnist_subset":
     return data.load_mnist_subset(
@@ -51,6 +52,32 @@ def load_dataset(config):
       max_time=d.max_time,
       seed=config.seed,
       download=d.download,
+    )
+  if d.name == "dvs_cifar10":
+    from asgl_jax.data import events
+
+    return events.load_dvs_cifar10(
+      d.data_dir or os.path.expanduser("~/data/dvs_cifar10"),
+      num_frames=config.time_steps,
+      size=d.size,
+      split_by=d.split_by,
+      validation_fraction=d.validation_fraction,
+      max_roll=d.max_roll,
+      seed=config.seed,
+      download=d.download,
+    )
+  if d.name == "dvs_gesture":
+    from asgl_jax.data import events
+
+    return events.load_dvs_gesture(
+      d.data_dir or os.path.expanduser("~/data/dvs_gesture"),
+      num_frames=config.time_steps,
+      frame_ms=d.frame_ms,
+      frame_size=d.frame_size,
+      split=d.split,
+      source=d.source,
+      validation_fraction=d.validation_fraction,
+      seed=config.seed,
     )
   if d.name == "spikegrams":
     from asgl_jax.data import spike_trains

@@ -41,7 +41,7 @@ def test_config_loads_documents_itself_and_its_model_initialises(name):
   config = mod.get_config()
   train.validate_config(config)
   classes = {"cifar10": 10, "cifar100": 100, "tiny_imagenet": 200, "mnist_subset": 10}
-  classes.update({"shd": 20, "randman": 10, "spikegrams": 10})
+  classes.update({"shd": 20, "randman": 10, "spikegrams": 10, "dvs_cifar10": 10, "dvs_gesture": 11})
   num_classes = classes[config.dataset.name]
   model = nnx.eval_shape(lambda: train.build_model(config, num_classes))
   assert models.count_params(model) > 0
@@ -72,6 +72,25 @@ def test_model_outputs_shape_for_every_zoo_entry():
     assert out.shape == (t, shape[-4] if name != "vggsnn" else 2, 7), name
   with pytest.raises(ValueError, match="cifarnet"):
     models.get_model("alexnet")
+
+
+def test_dvs_gesture_net_is_plifs_eight_layer_network():
+  model = nnx.eval_shape(
+    lambda: models.get_model("dvs_gesture_net", time_steps=4, rngs=nnx.Rngs(0))
+  )
+  assert model.spec == (128, "M") * 5 and len(model.dense) == 1
+  graphdef, state = nnx.split(model)
+  out = jax.eval_shape(
+    lambda s, x: nnx.merge(graphdef, s)(x, train=False),
+    state,
+    jax.ShapeDtypeStruct((3, 4, 128, 128, 2), "uint16"),  # [B, T, H, W, 2] event counts
+  )
+  assert out.shape == (4, 3, 11)
+  # Weights: 3·3·2·128 + 4·(3·3·128·128) convs, 2048·512 + 512 FC, 512·11 + 11 readout.
+  weights = 3 * 3 * 2 * 128 + 4 * 3 * 3 * 128 * 128 + 2048 * 512 + 512 + 512 * 11 + 11
+  bn = 5 * 2 * 128
+  widths = 6  # one learnable width per LIF layer
+  assert models.count_params(model) == weights + bn + widths
 
 
 def test_mnist_main_end_to_end(tmp_path):

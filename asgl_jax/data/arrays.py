@@ -21,6 +21,14 @@ def random_translate(images: np.ndarray, rng: np.random.Generator, max_shift: in
   return padded[np.arange(b)[:, None, None], rows[:, :, None], cols[:, None, :]]
 
 
+def split_validation(n: int, fraction: float, seed: int) -> tuple[np.ndarray, np.ndarray]:
+  """``(train, validation)`` sorted indices: a random ``fraction`` of ``range(n)`` (seeded)
+  is held out for validation."""
+  perm = np.random.default_rng(seed).permutation(n)
+  n_val = round(fraction * n)
+  return np.sort(perm[n_val:]), np.sort(perm[:n_val])
+
+
 @dataclasses.dataclass
 class ArrayDataset:
   """Train/validation/test splits held as numpy arrays.
@@ -56,13 +64,17 @@ class ArrayDataset:
       )
     return n
 
+  def train_indices(self, *, seed: int, epoch: int, index: int, batch_size: int) -> np.ndarray:
+    """Sorted training-example indices of batch ``index`` of ``epoch`` (a per-epoch shuffle)."""
+    perm = np.random.default_rng([seed, epoch]).permutation(self.num_examples("train"))
+    return np.sort(perm[index * batch_size : (index + 1) * batch_size])
+
   def train_batch(
     self, *, seed: int, epoch: int, index: int, batch_size: int
   ) -> dict[str, np.ndarray]:
     """Training batch ``index`` of ``epoch`` (shuffled per epoch, remainder dropped)."""
     x, y = self.splits["train"]
-    perm = np.random.default_rng([seed, epoch]).permutation(len(y))
-    idx = np.sort(perm[index * batch_size : (index + 1) * batch_size])
+    idx = self.train_indices(seed=seed, epoch=epoch, index=index, batch_size=batch_size)
     images = x[idx]
     if self.augment is not None:
       images = self.augment(images, np.random.default_rng([seed, epoch, index, 1]))

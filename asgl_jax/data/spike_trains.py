@@ -29,7 +29,7 @@ import zipfile
 
 import numpy as np
 
-from asgl_jax.data.arrays import ArrayDataset
+from asgl_jax.data.arrays import ArrayDataset, split_validation
 
 SHD_URL = "https://zenkelab.org/datasets/"
 SHD_CHANNELS = 700
@@ -132,9 +132,7 @@ def load_shd(
   xt, yt = load_shd_split(
     data_dir, "test", num_steps=num_steps, max_time=max_time, download=download
   )
-  perm = np.random.default_rng(seed).permutation(len(y))
-  n_val = round(validation_fraction * len(y))
-  val, tr = np.sort(perm[:n_val]), np.sort(perm[n_val:])
+  tr, val = split_validation(len(y), validation_fraction, seed)
   return ArrayDataset(
     {"train": (x[tr], y[tr]), "validation": (x[val], y[val]), "test": (xt, yt)},
     num_classes=SHD_CLASSES,
@@ -249,9 +247,7 @@ def load_spikegrams(
       raise ValueError(f"spikegrams: {path}: spikes must be integer or bool, got {x.dtype}")
     splits[split] = (x.astype(np.uint8), y.astype(np.int32))
   x, y = splits["train"]
-  perm = np.random.default_rng(seed).permutation(len(y))
-  n_val = round(validation_fraction * len(y))
-  va, tr = np.sort(perm[:n_val]), np.sort(perm[n_val:])
+  tr, va = split_validation(len(y), validation_fraction, seed)
   num_classes = int(max(y.max(), splits["test"][1].max())) + 1
   return ArrayDataset(
     {"train": (x[tr], y[tr]), "validation": (x[va], y[va]), "test": splits["test"]},

@@ -8,7 +8,14 @@ from collections.abc import Callable
 from flax import nnx
 
 from asgl_jax.models.common import NeuronConfig, count_params, time_mean
-from asgl_jax.models.convnets import SpikingConvNet, cifarnet, mnist_cnn, vgg13, vggsnn
+from asgl_jax.models.convnets import (
+  SpikingConvNet,
+  cifarnet,
+  dvs_gesture_net,
+  mnist_cnn,
+  vgg13,
+  vggsnn,
+)
 from asgl_jax.models.mlp import SpikingCLIFNet, SpikingMLP, SpikingRNN
 from asgl_jax.models.resnet import SpikingResNet, resnet18, resnet19, resnet_tiny
 
@@ -18,6 +25,7 @@ _MODELS: dict[str, Callable[..., nnx.Module]] = {
   "resnet19": resnet19,
   "vggsnn": vggsnn,
   "vgg13": vgg13,
+  "dvs_gesture_net": dvs_gesture_net,
   "mnist_cnn": mnist_cnn,
   "mlp": SpikingMLP,
   "convnet": SpikingConvNet,
@@ -26,6 +34,7 @@ _MODELS: dict[str, Callable[..., nnx.Module]] = {
   # tiny variants for tests
   "resnet_tiny": resnet_tiny,
   "cnn_tiny": functools.partial(mnist_cnn, channels=(4, 8)),
+  "dvs_tiny": functools.partial(vggsnn, spec=(4, "A", 8, "A"), batch_major=True),
 }
 
 
