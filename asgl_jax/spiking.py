@@ -18,6 +18,8 @@ the analog prototype network. One primitive covers all three.
 from __future__ import annotations
 
 import functools
+import math
+from typing import NamedTuple
 
 import jax
 import jax.numpy as jnp
@@ -83,8 +85,36 @@ def _check_p(fn: str, p) -> None:
     raise ValueError(f"{fn}: p must be a scalar, got shape {jnp.shape(p)}")
 
 
+class MaskSeed(NamedTuple):
+  """Mask seeds drawn ahead of time: ``words`` (uint32 ``[*batch, 2]``) are
+  ``jax.random.bits(k, (2,), uint32)`` of each key ``k``. Accepted wherever a key is; the
+  neuron scans draw the seeds of all time steps in one vectorised call before the scan
+  (:func:`mask_seeds`) instead of one threefry call per step inside it."""
+
+  words: Array
+
+
+def mask_seed(key) -> MaskSeed:
+  """The :class:`MaskSeed` of a key or a batch of keys (same masks as the key itself)."""
+  if isinstance(key, MaskSeed):
+    return key
+  batch = _key_batch_shape("mask_seed", key)
+  f = functools.partial(jax.random.bits, shape=(2,), dtype=jnp.uint32)
+  for _ in batch:
+    f = jax.vmap(f)
+  return MaskSeed(f(key))
+
+
+def mask_seeds(key, num_steps: int) -> MaskSeed:
+  """Seeds ``[num_steps, *batch, 2]`` of ``fold_in(key, t)`` for ``t = 0 .. num_steps − 1``."""
+  keys = jax.vmap(lambda t: fold_in(key, t))(jnp.arange(num_steps))
+  return mask_seed(keys)
+
+
 def _key_batch_shape(fn: str, key) -> tuple[int, ...]:
   """Shape of the batch of keys (``()`` for a single key); validates the type."""
+  if isinstance(key, MaskSeed):
+    return key.words.shape[:-1]
   if not isinstance(key, jax.Array | np.ndarray):
     raise TypeError(
       f"{fn}: key must be a JAX PRNG key (jax.random.key or jax.random.PRNGKey), "
@@ -116,6 +146,15 @@ def sample_mask(key, p, shape) -> Array:
 
   Returns:
     A boolean array of ``shape``.
+
+  How: each key gives two 32-bit words ``w`` (one threefry call, see :class:`MaskSeed`),
+  and element ``n`` of its slice (row-major index) is spike mode when
+  ``fmix32(fmix32(n·φ + w₀) ⊕ w₁) / 2³² < p`` (MurmurHash3's finaliser, top 24 bits as
+  ``jax.random.uniform``'s resolution). This counter-based hash costs a few integer ops per
+  element and fuses into the neuron update; ``jax.random.bernoulli`` runs the 20-round
+  threefry per element, which on CPU was most of the mask's cost (benchmarks/RESULTS.md).
+  Statistically a fresh Bernoulli(p) field per key (rate and correlations are tested); it is
+  not a cryptographic generator.
   """
   shape = tuple(shape)
   batch = _key_batch_shape("sample_mask", key)
@@ -123,18 +162,28 @@ def sample_mask(key, p, shape) -> Array:
     raise ValueError(
       f"sample_mask: key batch shape {batch} is not a prefix of the mask shape {shape}"
     )
-  draw = functools.partial(_bernoulli, p=p, shape=shape[len(batch) :])
-  for _ in batch:
-    draw = jax.vmap(draw)
-  return draw(key)
+  words = mask_seed(key).words
+  rest = shape[len(batch) :]
+  w0, w1 = (words[..., i].reshape(batch + (1,) * len(rest)) for i in range(2))
+  n = jax.lax.iota(jnp.uint32, math.prod(rest)).reshape(rest)
+  h = _fmix32(_fmix32(n * jnp.uint32(0x9E3779B9) + w0) ^ w1)
+  uniform = (h >> 8).astype(jnp.float32) * jnp.float32(2.0**-24)
+  return uniform < jnp.asarray(p, jnp.float32)
 
 
-def _bernoulli(key, p, shape):
-  return jax.random.bernoulli(key, p, shape)
+def _fmix32(h: Array) -> Array:
+  """MurmurHash3's 32-bit finaliser: a bijection of uint32 with full avalanche."""
+  h = h ^ (h >> 16)
+  h = h * jnp.uint32(0x85EBCA6B)
+  h = h ^ (h >> 13)
+  h = h * jnp.uint32(0xC2B2AE35)
+  return h ^ (h >> 16)
 
 
 def fold_in(key, data) -> Array:
   """``jax.random.fold_in`` that also maps over a batch of keys (see :func:`sample_mask`)."""
+  if isinstance(key, MaskSeed):
+    raise TypeError("fold_in: a MaskSeed cannot be split further; fold the key before mask_seed")
   batch = _key_batch_shape("fold_in", key)
   f = jax.random.fold_in
   for _ in batch:

@@ -12,6 +12,7 @@ and time step, so one seed gives the same run on 1 or N devices.
 
 from __future__ import annotations
 
+import functools
 import json
 import math
 import os
@@ -83,6 +84,11 @@ def make_train_step(graphdef, tx: optax.GradientTransformation, loss_fn: Callabl
     return TrainState(state.step + 1, params, stats, opt_state), metrics
 
   return train_step
+
+
+def _with_p_one(step_fn, state, batch, key, p):
+  del p
+  return step_fn(state, batch, key, 1.0)
 
 
 def make_eval_step(graphdef) -> Callable:
@@ -311,9 +317,10 @@ def train_and_evaluate(config, workdir: str, dataset) -> dict[str, Any]:
   p_of = (lambda epoch: 1.0) if config.method == "sg" else noise
   loss_fn = losses.get_loss(config.loss)
 
-  train_step = jax.jit(
-    make_train_step(graphdef, tx, loss_fn), out_shardings=(rep, rep), donate_argnums=0
-  )
+  step_fn = make_train_step(graphdef, tx, loss_fn)
+  if config.method == "sg":  # p = 1 exactly, known at trace time: no mask is ever sampled
+    step_fn = functools.partial(_with_p_one, step_fn)
+  train_step = jax.jit(step_fn, out_shardings=(rep, rep), donate_argnums=0)
   eval_step = jax.jit(make_eval_step(graphdef), out_shardings=rep)
   key = jax.random.key(config.seed)
 

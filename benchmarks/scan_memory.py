@@ -1,4 +1,4 @@
-"""Memory and time of a recurrent-SNN training step with and without ``jax.checkpoint`` on the neuron scan.
+"""Memory and time of a recurrent-SNN training step: fused scan, autodiff scan, and autodiff + ``jax.checkpoint``.
 
     python benchmarks/scan_memory.py [--time-steps 250] [--batch 256] [--repeats 5]
 
@@ -25,10 +25,12 @@ from flax import nnx
 from asgl_jax import losses, models, train
 
 
-def make_step(remat: bool, t: int):
+def make_step(variant: str, t: int):
   model = models.SpikingRNN(
-    700, 240, num_classes=20, time_steps=t, rngs=nnx.Rngs(0), neuron={"remat": remat}
+    700, 240, num_classes=20, time_steps=t, rngs=nnx.Rngs(0), neuron={"remat": variant == "remat"}
   )
+  if variant == "autodiff":
+    model.recurrent.fused = False
   graphdef, params, stats = train.split_model(model)
   tx = optax.sgd(0.1)
 
@@ -55,10 +57,10 @@ def main():
   y = jax.random.randint(jax.random.key(1), (b,), 0, 20)
   key = jax.random.key(2)
   print(f"# jax {jax.__version__}, {jax.devices()[0].device_kind}; SHD network, T = {t}, B = {b}")
-  print("| remat | temp MiB | total MiB | median ms / step |")
+  print("| neuron scan | temp MiB | total MiB | median ms / step |")
   print("|---|---|---|---|")
-  for remat in (False, True):
-    step, params, opt_state = make_step(remat, t)
+  for variant in ("fused", "autodiff", "remat"):
+    step, params, opt_state = make_step(variant, t)
     mem = step.lower(params, opt_state, x, y, key).compile().memory_analysis()
     jax.block_until_ready(step(params, opt_state, x, y, key))
     times = []
@@ -68,7 +70,7 @@ def main():
       times.append(time.perf_counter() - t0)
     temp = mem.temp_size_in_bytes / 2**20
     total = (mem.temp_size_in_bytes + mem.argument_size_in_bytes + mem.output_size_in_bytes) / 2**20
-    print(f"| {remat} | {temp:.1f} | {total:.1f} | {1e3 * statistics.median(times):.0f} |")
+    print(f"| {variant} | {temp:.1f} | {total:.1f} | {1e3 * statistics.median(times):.0f} |")
 
 
 if __name__ == "__main__":

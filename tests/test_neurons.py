@@ -45,7 +45,9 @@ def _reference_lif(c, alpha, key, p, decay, threshold, detach=False):
     reset = 1 - (jax.lax.stop_gradient(s) if detach else s)
     v = decay * v * reset + c[t]
     u = v - threshold
-    m = jax.random.bernoulli(jax.random.fold_in(key, t), p, u.shape)
+    m = asgl_jax.sample_mask(
+      jax.random.fold_in(key, t), p, u.shape
+    )  # the documented mask of step t
     h = jnp.clip(u / alpha + 0.5, 0.0, 1.0)
     s = h + m * jax.lax.stop_gradient((u >= 0).astype(u.dtype) - h)
     out.append(s)
@@ -176,7 +178,7 @@ def test_recurrent_lif_gradient_matches_python_loop():
       c = x[t] + s @ v_w
       v = 0.5 * v * (1 - s) + c
       u = v - 1.0
-      m = jax.random.bernoulli(jax.random.fold_in(key, t), 0.5, u.shape)
+      m = asgl_jax.sample_mask(jax.random.fold_in(key, t), 0.5, u.shape)
       h = jnp.clip(u / a + 0.5, 0.0, 1.0)
       s = h + m * jax.lax.stop_gradient((u >= 0).astype(u.dtype) - h)
       out.append(s)
@@ -189,6 +191,59 @@ def test_recurrent_lif_gradient_matches_python_loop():
     np.testing.assert_allclose(a, b, rtol=1e-4, atol=1e-5)
   with pytest.raises(ValueError, match="recurrent_weight"):
     asgl_jax.recurrent_lif_scan(x, jnp.zeros((3, 3)), 1.0, train=False)
+
+
+@pytest.mark.parametrize("p,detach", [(0.5, False), (0.5, True), (1.0, False), (0.0, False)])
+def test_recurrent_lif_all_gradients_match_python_loop(p, detach):
+  """Every input of the (fused) recurrent scan: currents, V, per-channel α and γ, ϑ, the
+  initial state, per-example keys; cotangents on spikes, potentials and the final state."""
+  keys = jax.random.split(jax.random.key(8), 3)
+  x = jax.random.uniform(jax.random.key(0), (7, 3, 4), maxval=1.3)
+  v_w = jax.random.normal(jax.random.key(1), (4, 4)) * 0.4
+  alpha = jnp.array([0.8, 1.2, 1.0, 1.5])
+  decay = jnp.array([0.5, 0.3, 0.7, 0.9])
+  v0 = jax.random.uniform(jax.random.key(2), (3, 4))
+  s0 = (jax.random.uniform(jax.random.key(3), (3, 4)) < 0.5).astype(jnp.float32)
+  wts = [jax.random.normal(jax.random.key(10 + i), (7, 3, 4)) for i in range(2)]
+  wv = jax.random.normal(jax.random.key(12), (3, 4))
+
+  def loss(spikes, u, v, s):
+    return jnp.sum(wts[0] * spikes) + jnp.sum(wts[1] * u**2) + jnp.sum(wv * v) + jnp.sum(s)
+
+  def ours(x, v_w, alpha, decay, thr, v0, s0):
+    spikes, final, u = asgl_jax.recurrent_lif_scan(
+      x,
+      v_w,
+      alpha,
+      key=keys,
+      p=p,
+      decay=decay,
+      threshold=thr,
+      detach_reset=detach,
+      init_state=asgl_jax.RecurrentLIFState(v0, s0, jnp.zeros_like(v0)),
+      return_potential=True,
+    )
+    return loss(spikes, u, final.v, final.s)
+
+  def ref(x, v_w, alpha, decay, thr, v0, s0):
+    v, s, out, us = v0, s0, [], []
+    for t in range(x.shape[0]):
+      gate = 1 - (jax.lax.stop_gradient(s) if detach else s)
+      v = decay * v * gate + (x[t] + s @ v_w)
+      u = v - thr
+      m = asgl_jax.sample_mask(asgl_jax.spiking.fold_in(keys, t), p, u.shape)
+      h = jnp.clip(u / alpha + 0.5, 0.0, 1.0)
+      s = h + m * jax.lax.stop_gradient((u >= 0).astype(u.dtype) - h)
+      out.append(s)
+      us.append(u)
+    return loss(jnp.stack(out), jnp.stack(us), v, s)
+
+  args = (x, v_w, alpha, decay, 1.0, v0, s0)
+  np.testing.assert_allclose(ours(*args), ref(*args), rtol=1e-5)
+  g1 = jax.grad(ours, argnums=tuple(range(7)))(*args)
+  g2 = jax.grad(ref, argnums=tuple(range(7)))(*args)
+  for name, a, b in zip(("x", "V", "alpha", "decay", "thr", "v0", "s0"), g1, g2):
+    np.testing.assert_allclose(a, b, rtol=1e-4, atol=1e-5, err_msg=name)
 
 
 def test_return_potential_gives_u_minus_threshold():
@@ -206,3 +261,35 @@ def test_return_potential_gives_u_minus_threshold():
     return_potential=True,
   )
   np.testing.assert_allclose(u, [-0.5, 0.0], atol=1e-6)  # u = 0, 0.5 (see the C-LIF trace)
+
+
+@pytest.mark.parametrize("recurrent", [False, True])
+def test_fused_scans_equal_autodiff_scans(recurrent):
+  """The fused path (default in training) against ``fused=False`` (autodiff of the step):
+  bit-identical spikes and potentials, gradients equal to float32 rounding."""
+  keys = jax.random.split(jax.random.key(5), 4)
+  x = jax.random.uniform(jax.random.key(0), (12, 4, 6), maxval=1.4)
+  v_w = jax.random.normal(jax.random.key(1), (6, 6)) * 0.3
+  w = jax.random.normal(jax.random.key(2), x.shape)
+
+  def run(x, v_w, alpha, decay, fused):
+    kw = dict(key=keys, p=0.7, decay=decay, return_potential=True, fused=fused)
+    if recurrent:
+      s, _, u = asgl_jax.recurrent_lif_scan(x, v_w, alpha, **kw)
+    else:
+      s, _, u = asgl_jax.lif_scan(x, alpha, **kw)
+    return s, u
+
+  args = (x, v_w, jnp.full((6,), 0.9), 0.6)
+  (s1, u1), (s2, u2) = run(*args, True), run(*args, False)
+  np.testing.assert_array_equal(s1, s2)
+  np.testing.assert_array_equal(u1, u2)
+
+  def loss(*a, fused):
+    s, u = run(*a, fused)
+    return jnp.sum(w * s) + 0.1 * jnp.sum(u**2)
+
+  g1 = jax.grad(lambda *a: loss(*a, fused=True), argnums=(0, 1, 2, 3))(*args)
+  g2 = jax.grad(lambda *a: loss(*a, fused=False), argnums=(0, 1, 2, 3))(*args)
+  for a, b in zip(g1, g2):
+    np.testing.assert_allclose(a, b, rtol=2e-5, atol=2e-6)

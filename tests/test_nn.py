@@ -84,6 +84,20 @@ def test_recurrent_layer_matches_function():
   g = _grads(layer, x, key=key, p=0.5)
   assert g["recurrent_kernel"][...].shape == (4, 4)
   assert np.any(g["recurrent_kernel"][...] != 0)
+  # Batch-major input [B, T, in]: the same spikes, still returned time-major.
+  np.testing.assert_allclose(
+    layer(jnp.swapaxes(x, 0, 1), key=key, p=0.5, batch_major=True), ref, rtol=1e-5, atol=1e-6
+  )
+
+
+def test_apply_folded_is_the_same_map_with_a_2d_matmul():
+  dense = nnx.Linear(5, 3, rngs=nnx.Rngs(0))
+  x = jax.random.normal(jax.random.key(0), (4, 2, 5))
+  want = np.einsum("tbi,io->tbo", np.asarray(x), np.asarray(dense.kernel[...])) + np.asarray(
+    dense.bias[...]
+  )
+  np.testing.assert_allclose(nn.apply_folded(dense, x), want, rtol=1e-5, atol=1e-6)
+  np.testing.assert_allclose(nn.apply_folded(dense, x[0]), want[0], rtol=1e-5, atol=1e-6)
 
 
 @pytest.mark.parametrize(

@@ -172,6 +172,46 @@ def test_batch_of_keys_draws_each_slice_independently_of_the_batch():
     asgl_jax.sample_mask(keys, 0.5, (4, 10))
 
 
+def _corr(a, b):
+  a, b = a.astype(np.float64).ravel(), b.astype(np.float64).ravel()
+  return np.corrcoef(a, b)[0, 1]
+
+
+def test_hash_masks_are_uncorrelated_across_elements_steps_and_examples():
+  """The counter-based masks behave as independent Bernoulli(p) draws: pairwise correlations
+  of neighbouring elements, of consecutive steps (fold_in(key, t), as the neuron scans draw
+  them) and of examples with their own keys are within 5σ of 0 (σ = 1/√n), and the rate of
+  the elementwise AND is p²."""
+  p, n = 0.3, 200_000
+  key = jax.random.key(11)
+  m = np.asarray(asgl_jax.sample_mask(key, p, (n + 1,)))
+  tol = 5 / math.sqrt(n)
+  assert abs(_corr(m[:-1], m[1:])) < tol
+  m0 = np.asarray(asgl_jax.sample_mask(jax.random.fold_in(key, 0), p, (n,)))
+  m1 = np.asarray(asgl_jax.sample_mask(jax.random.fold_in(key, 1), p, (n,)))
+  assert abs(_corr(m0, m1)) < tol
+  assert abs(np.mean(m0 & m1) - p * p) < 5 * math.sqrt(p * p * (1 - p * p) / n)
+  keys = jax.random.split(key, 2)
+  mb = np.asarray(asgl_jax.sample_mask(keys, p, (2, n)))
+  assert abs(_corr(mb[0], mb[1])) < tol
+  # Bits of the index do not show through: the rate is p on even and odd, low and high halves.
+  for part in (m[0::2], m[1::2], m[: n // 2], m[n // 2 :]):
+    assert abs(np.mean(part) - p) < 5 * math.sqrt(p * (1 - p) / len(part))
+
+
+def test_mask_seeds_give_the_masks_of_their_keys():
+  key = jax.random.key(3)
+  seeds = asgl_jax.spiking.mask_seeds(key, 4)
+  for t in range(4):
+    seed_t = asgl_jax.spiking.MaskSeed(seeds.words[t])
+    np.testing.assert_array_equal(
+      asgl_jax.sample_mask(seed_t, 0.5, (6, 5)),
+      asgl_jax.sample_mask(jax.random.fold_in(key, t), 0.5, (6, 5)),
+    )
+  with pytest.raises(TypeError, match="MaskSeed"):
+    asgl_jax.spiking.fold_in(seeds, 1)
+
+
 def test_traced_p_without_recompiling():
   u = jax.random.uniform(jax.random.key(0), (1000,), minval=-1, maxval=1)
   key = jax.random.key(7)

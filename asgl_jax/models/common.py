@@ -114,14 +114,17 @@ def repeat_time(x: Array, time_steps: int) -> Array:
   return jnp.broadcast_to(x[None], (time_steps, *x.shape)).reshape((-1, *x.shape[1:]))
 
 
-def sequence_to_time_major(x: Array, time_steps: int, batch_major: bool) -> Array:
+def sequence_to_time_major(
+  x: Array, time_steps: int, batch_major: bool, *, transpose: bool = True
+) -> Array:
   """Checks a spike-train input (``[T, B, F]``, or ``[B, T, F]`` if ``batch_major``) and returns
-  it time-major in float32 (datasets store spike counts as integers)."""
+  it in float32 (datasets store spike counts as integers), time-major unless ``transpose`` is
+  False."""
   if x.ndim != 3 or x.shape[1 if batch_major else 0] != time_steps:
     layout = "[B, T, features]" if batch_major else "[T, B, features]"
     raise ValueError(f"expected {layout} input with T={time_steps}, got shape {x.shape}")
   x = x.astype(jnp.float32)
-  return jnp.swapaxes(x, 0, 1) if batch_major else x
+  return jnp.swapaxes(x, 0, 1) if batch_major and transpose else x
 
 
 def avg_pool(x: Array, window: int = 2) -> Array:

@@ -97,9 +97,12 @@ class SpikingRNN(nnx.Module):
 
   def __call__(self, x: Array, *, key=None, p=1.0, train: bool = True) -> Array:
     """Outputs ``[T, B, num_classes]``."""
-    x = common.sequence_to_time_major(x, self.time_steps, self.batch_major)
-    s = self.recurrent(x, key=common.layer_key(key, 0), p=p, train=train)
-    return self.head(s)
+    # Checked and cast here; a batch-major input is transposed after the input projection.
+    x = common.sequence_to_time_major(x, self.time_steps, self.batch_major, transpose=False)
+    s = self.recurrent(
+      x, key=common.layer_key(key, 0), p=p, train=train, batch_major=self.batch_major
+    )
+    return nn.apply_folded(self.head, s)
 
 
 class SpikingCLIFNet(nnx.Module):
@@ -145,5 +148,5 @@ class SpikingCLIFNet(nnx.Module):
   def __call__(self, x: Array, *, key=None, p=1.0, train: bool = True) -> Array:
     """Outputs ``[T, B, num_classes]``."""
     x = common.sequence_to_time_major(x, self.time_steps, self.batch_major)
-    s = self.clif(self.dense(x), key=common.layer_key(key, 0), p=p, train=train)
-    return self.head(s)
+    s = self.clif(nn.apply_folded(self.dense, x), key=common.layer_key(key, 0), p=p, train=train)
+    return nn.apply_folded(self.head, s)

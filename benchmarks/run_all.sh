@@ -1,0 +1,20 @@
+#!/usr/bin/env bash
+# One command for every benchmark: makes a venv with asgl_jax and the competitors
+# (PyTorch 2.13.0 CPU, SpikingJelly, snnTorch, spyx), then runs
+#   snn_training.py  (workloads A64, A256, B, C: one table, also written to results.json)
+#   scan_memory.py   (checkpointed vs plain neuron scan at T = 250)
+#   spike_primitive.py
+# Usage: bash benchmarks/run_all.sh [extra snn_training.py flags, e.g. --repeats 20]
+# On a GPU machine add --workloads A64,A256,B,C,D (C then uses 16,384 neurons).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+VENV=${BENCH_VENV:-.bench-venv}
+if [ ! -x "$VENV/bin/python" ]; then
+  python3 -m venv "$VENV"
+  "$VENV/bin/pip" install -q --upgrade pip
+  "$VENV/bin/pip" install -q -e . -r benchmarks/requirements.txt
+fi
+PY="$VENV/bin/python"
+"$PY" benchmarks/snn_training.py --json benchmarks/results.json "$@"
+"$PY" benchmarks/scan_memory.py
+"$PY" benchmarks/spike_primitive.py
