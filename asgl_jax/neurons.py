@@ -19,6 +19,8 @@ from typing import Any, NamedTuple
 
 import jax
 import jax.numpy as jnp
+from jax.custom_derivatives import CustomVJPPrimal as _CustomVJPPrimal
+from jax.custom_derivatives import SymbolicZero as _SymbolicZero
 
 from asgl_jax import spiking
 from asgl_jax import surrogate as surrogate_lib
@@ -594,6 +596,13 @@ def _rlif_core(x, w, alpha, decay, thr, v0, s0, masks, sur, mode, detach, unroll
 
 
 def _rlif_core_fwd(x, w, alpha, decay, thr, v0, s0, masks, sur, mode, detach, unroll):
+  # symbolic_zeros=True: the differentiable arguments arrive as CustomVJPPrimal (value,
+  # perturbed); only the values matter here.
+  x, w, alpha, decay, thr, v0, s0, masks = jax.tree_util.tree_map(
+    lambda a: a.value,
+    (x, w, alpha, decay, thr, v0, s0, masks),
+    is_leaf=lambda a: isinstance(a, _CustomVJPPrimal),
+  )
   out = _rlif_forward(x, w, alpha, decay, thr, v0, s0, masks, sur, mode, detach, unroll)
   spikes, u = out[0], out[1]
   return out, (w, alpha, decay, thr, v0, s0, spikes, u)
@@ -611,8 +620,12 @@ def _rlif_core_bwd(sur, mode, detach, unroll, res, cts):
   """
   del mode
   w, alpha, decay, thr, v0, s0, spikes, u = res
-  g_s, g_u, g_v, g_sl = cts
-  g_s = g_s.at[-1].add(g_sl)
+  # Unused outputs (usually u, and the final state) come as symbolic zeros: no [T, ...] array
+  # of zeros is built or streamed through the loop for them.
+  g_s, g_u, g_v, g_sl = (None if isinstance(c, _SymbolicZero) else c for c in cts)
+  g_s = jnp.zeros_like(spikes) if g_s is None else g_s
+  if g_sl is not None:
+    g_s = g_s.at[-1].add(g_sl)
   alpha_b = jnp.broadcast_to(alpha, u.shape[1:])
   wt = None if w is None else w.T
   last = u.shape[0] - 1
@@ -626,10 +639,14 @@ def _rlif_core_bwd(sur, mode, detach, unroll, res, cts):
       b = b - decay * v_t * a_next
     dh_du, dh_da = sur.grad(u_t, alpha_b)
     bh = b * dh_du
-    g_v_t = jnp.where(t == last, g_v, 0.0)  # the final v is v[T−1]
-    a = bh + g_u_t + g_v_t + decay * (1.0 - s_t) * a_next
+    a = bh + decay * (1.0 - s_t) * a_next
+    direct = bh if g_u_t is None else bh + g_u_t  # ∂L/∂u[t] through s[t] and the u output
+    if g_u_t is not None:
+      a = a + g_u_t
+    if g_v is not None:
+      a = a + jnp.where(t == last, g_v, 0.0)  # the final v is v[T−1]
     acc_decay = acc_decay + spiking._sum_to_shape(a_next * v_t * (1.0 - s_t), decay.shape)
-    acc_thr = acc_thr + spiking._sum_to_shape(bh + g_u_t, thr.shape)
+    acc_thr = acc_thr + spiking._sum_to_shape(direct, thr.shape)
     acc_alpha = acc_alpha + spiking._sum_to_shape(b * dh_da, alpha.shape)
     return (a, acc_decay, acc_thr, acc_alpha), a
 
@@ -650,4 +667,4 @@ def _rlif_core_bwd(sur, mode, detach, unroll, res, cts):
   return a, g_w, g_alpha, g_decay, -g_thr, g_v0, g_s0, None
 
 
-_rlif_core.defvjp(_rlif_core_fwd, _rlif_core_bwd)
+_rlif_core.defvjp(_rlif_core_fwd, _rlif_core_bwd, symbolic_zeros=True)
