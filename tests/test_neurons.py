@@ -293,3 +293,21 @@ def test_fused_scans_equal_autodiff_scans(recurrent):
   g2 = jax.grad(lambda *a: loss(*a, fused=False), argnums=(0, 1, 2, 3))(*args)
   for a, b in zip(g1, g2):
     np.testing.assert_allclose(a, b, rtol=2e-5, atol=2e-6)
+
+
+def test_fused_scan_under_vmap_jit_and_checkpoint():
+  """Per-example gradients (vmap of grad) and jax.checkpoint around the fused scan give the
+  autodiff scan's gradients."""
+  x = jax.random.uniform(jax.random.key(0), (5, 8, 3), maxval=1.5)  # 5 examples, T = 8, N = 3
+  keys = jax.random.split(jax.random.key(1), 5)
+
+  def loss(xi, a, ki, fused):
+    return jnp.sum(asgl_jax.lif_scan(xi[:, None], a, key=ki, p=0.6, fused=fused)[0] ** 2)
+
+  per_example = jax.vmap(jax.grad(loss, argnums=(0, 1)), in_axes=(0, None, 0, None))
+  for a, b in zip(per_example(x, 1.0, keys, True), per_example(x, 1.0, keys, False)):
+    np.testing.assert_allclose(a, b, rtol=1e-5, atol=1e-6)
+  ck = jax.jit(jax.grad(jax.checkpoint(lambda a: loss(x[0], a, keys[0], True))))
+  np.testing.assert_allclose(
+    ck(1.0), jax.grad(lambda a: loss(x[0], a, keys[0], False))(1.0), rtol=1e-5
+  )
