@@ -12,7 +12,8 @@ Split: "official" (trials_to_train/test.txt) by default; dataset.split=paper rep
 paper's random 9:1 split (1,208 / 134 samples).
 Data: DvsGesture.tar.gz (manual download from IBM) or its extracted folder in data_dir, or
 dataset.source=tonic (pip install asgl_jax[events]) to use tonic's auto-downloaded copy.
-Memory: T = 60 × B = 16 at 128×128 keeps ~30 GB of activations for backprop; on a smaller GPU
+Memory: T = 60 × B = 16 at 128×128 keeps an estimated ~30 GB of activations for backprop (from
+the tensor sizes; not measured here); on a smaller GPU
 set neuron.remat=True, or dataset.frame_size=64 (model.kwargs.input_size=64 to match).
 """
 
