@@ -19,8 +19,8 @@ Implementations: ``ours`` (asgl_jax's own layers and train step, ASGL spike p = 
 learned width), ``ours_sg`` (same, p = 1: plain surrogate gradient, for the mask's cost),
 ``jax_scan`` (a straightforward hand-written JAX scan with a stop-gradient spike), ``torch_loop``
 (PyTorch, Python loop over time, custom autograd spike, as the authors' code), ``spikingjelly``
-(multi-step mode, torch backend), ``snntorch`` and ``spyx`` (A and C). Missing libraries are
-reported, not faked.
+(multi-step mode, torch backend), ``snntorch`` and ``spyx`` (A and C); D is implemented for
+ours and ``torch_loop``. Missing libraries are reported, not faked.
 
 Every (workload, implementation) pair runs in its own subprocess so peak RSS is its own. Time:
 median of ``--repeats`` steps after ``--warmup`` steps (the first of which compiles, for the JAX
@@ -51,7 +51,7 @@ SUPPORTED = {
   "A256": IMPLS,
   "B": ("ours", "ours_sg", "torch_loop", "spikingjelly", "snntorch"),
   "C": ("ours", "ours_sg", "jax_scan", "torch_loop", "spikingjelly", "snntorch", "spyx"),
-  "D": ("ours", "ours_sg"),
+  "D": ("ours", "ours_sg", "torch_loop"),
 }
 T_A, IN_A, H_A, OUT_A = 250, 700, 240, 20
 T_C, B_C = 500, 16
@@ -558,10 +558,63 @@ def run_torch(workload, args, flavour):
   return call
 
 
+def _torch_resnet18(torch, t, neuron_factory):
+  """Workload D: ResNet-18 (CIFAR) SNN as asgl_jax.models.resnet18 — 3×3/64 stem, stages
+  [2, 2, 2, 2] of 64/128/256/512, conv-BN-LIF-conv-BN + shortcut (1×1 conv + BN when the shape
+  changes), LIF after the addition, global average pool, linear, mean over T. The stem on the
+  static image runs once and is repeated over T, as ours does (exact)."""
+  nn = torch.nn
+
+  def lif_apply(m, h):  # h: [T·B, ...] → LIF over [T, B, ...]
+    return m(h.reshape(t, -1, *h.shape[1:])).reshape(-1, *h.shape[1:])
+
+  class Block(nn.Module):
+    def __init__(self, cin, cout, stride):
+      super().__init__()
+      self.c1 = nn.Conv2d(cin, cout, 3, stride, 1, bias=False)
+      self.b1 = nn.BatchNorm2d(cout)
+      self.l1 = neuron_factory()
+      self.c2 = nn.Conv2d(cout, cout, 3, 1, 1, bias=False)
+      self.b2 = nn.BatchNorm2d(cout)
+      self.l2 = neuron_factory()
+      self.short = (
+        None
+        if stride == 1 and cin == cout
+        else nn.Sequential(nn.Conv2d(cin, cout, 1, stride, bias=False), nn.BatchNorm2d(cout))
+      )
+
+    def forward(self, h):
+      y = self.b2(self.c2(lif_apply(self.l1, self.b1(self.c1(h)))))
+      return lif_apply(self.l2, y + (h if self.short is None else self.short(h)))
+
+  class Net(nn.Module):
+    def __init__(self):
+      super().__init__()
+      self.stem = nn.Sequential(nn.Conv2d(3, 64, 3, 1, 1, bias=False), nn.BatchNorm2d(64))
+      self.stem_lif = neuron_factory()
+      blocks, cin = [], 64
+      for cout, stride in ((64, 1), (128, 2), (256, 2), (512, 2)):
+        blocks += [Block(cin, cout, stride), Block(cout, cout, 1)]
+        cin = cout
+      self.blocks = nn.ModuleList(blocks)
+      self.fc = nn.Linear(512, 10)
+
+    def forward(self, x):
+      h = self.stem(x)
+      h = lif_apply(self.stem_lif, h.unsqueeze(0).expand(t, *h.shape).reshape(-1, *h.shape[1:]))
+      for b in self.blocks:
+        h = b(h)
+      return self.fc(h.mean((2, 3))).reshape(t, -1, 10).mean(0)
+
+  return Net()
+
+
 def _torch_convnet(torch, workload, t, neuron_factory, reset=None):
   nn = torch.nn
   if workload == "D":
-    raise SystemExit("workload D is implemented for ours and torch_loop only")
+    if reset is not None:
+      raise SystemExit("workload D is implemented for ours and torch_loop only")
+    return _torch_resnet18(torch, t, neuron_factory)
 
   class Net(nn.Module):
     """Workload B with time folded into the batch for conv/BN, LIF over [T, B, ...]."""
