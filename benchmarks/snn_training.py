@@ -440,14 +440,14 @@ def run_torch(workload, args, flavour):
       def primitive_function(x, alpha):
         return torch.clamp(x + 0.5, 0, 1)
 
-    def lif():
+    def lif(step_mode="m"):
       return neuron.LIFNode(
         tau=2.0,
         decay_input=False,
         v_threshold=1.0,
         v_reset=0.0,
         surrogate_function=Rect(),
-        step_mode="m",
+        step_mode=step_mode,
       )
 
     if workload.startswith("A"):
@@ -457,14 +457,7 @@ def run_torch(workload, args, flavour):
           super().__init__()
           self.w_in = layer.Linear(IN_A, H_A, step_mode="m")
           self.rec = layer.LinearRecurrentContainer(
-            neuron.LIFNode(
-              tau=2.0,
-              decay_input=False,
-              v_threshold=1.0,
-              v_reset=0.0,
-              surrogate_function=Rect(),
-              step_mode="s",
-            ),
+            lif(step_mode="s"),
             in_features=H_A,
             out_features=H_A,
             bias=False,

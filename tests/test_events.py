@@ -1,21 +1,16 @@
 """Event-camera loaders on small files written in the datasets' real formats."""
 
-import json
 import math
-import os
 import struct
-import subprocess
 import sys
 import types
 import zipfile
 
 import numpy as np
 import pytest
+from main_runner import run_main
 
 from asgl_jax.data import events
-
-ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-
 
 # ----------------------------------------------------------------------------- writers (format specs)
 
@@ -293,28 +288,17 @@ def test_dvs_gesture_tonic_source_reads_tonic_events(tmp_path, monkeypatch):
 
 
 def _run_main(module, config, data, workdir, *extra):
-  r = subprocess.run(
-    [
-      sys.executable,
-      "-m",
-      module,
-      f"--config={config}",
-      f"--workdir={workdir}",
-      f"--config.dataset.data_dir={data}",
-      "--config.model.name=dvs_tiny",
-      "--config.batch_size=4",
-      "--config.num_train_steps=2",
-      "--config.analysis_examples=4",
-      *extra,
-    ],
-    capture_output=True,
-    text=True,
-    cwd=ROOT,
-    env=dict(os.environ, PYTHONPATH=ROOT),
-    timeout=600,
+  return run_main(
+    module,
+    config,
+    workdir,
+    f"--config.dataset.data_dir={data}",
+    "--config.model.name=dvs_tiny",
+    "--config.batch_size=4",
+    "--config.num_train_steps=2",
+    "--config.analysis_examples=4",
+    *extra,
   )
-  assert r.returncode == 0, r.stderr[-3000:]
-  return json.loads((workdir / "summary.json").read_text())
 
 
 def test_dvs_cifar10_main_on_generated_recordings(tmp_path):

@@ -4,12 +4,11 @@ import glob
 import importlib
 import json
 import os
-import subprocess
-import sys
 
 import jax
 import pytest
 from flax import nnx
+from main_runner import run_python
 
 from asgl_jax import models, train
 
@@ -19,19 +18,6 @@ CONFIGS = sorted(
   for p in glob.glob(os.path.join(ROOT, "experiments", "configs", "*.py"))
   if not os.path.basename(p).startswith(("_", "base", "cifar_base"))
 )
-
-
-def _run(args, timeout=600, **kw):
-  env = dict(os.environ, PYTHONPATH=ROOT)
-  return subprocess.run(
-    [sys.executable, *args],
-    capture_output=True,
-    text=True,
-    cwd=ROOT,
-    env=env,
-    timeout=timeout,
-    **kw,
-  )
 
 
 @pytest.mark.parametrize("name", CONFIGS)
@@ -94,7 +80,7 @@ def test_dvs_gesture_net_is_plifs_eight_layer_network():
 
 
 def test_mnist_main_end_to_end(tmp_path):
-  r = _run(
+  r = run_python(
     [
       "-m",
       "experiments.mnist",
@@ -125,7 +111,7 @@ def test_mnist_main_end_to_end(tmp_path):
 
 
 def test_config_is_locked_typos_are_errors(tmp_path):
-  r = _run(["-m", "experiments.mnist", f"--workdir={tmp_path}", "--config.num_epoch=3"])
+  r = run_python(["-m", "experiments.mnist", f"--workdir={tmp_path}", "--config.num_epoch=3"])
   assert r.returncode != 0
   assert "num_epoch" in r.stderr
 
@@ -140,14 +126,14 @@ sys.argv = ["cifar", "--config=experiments/configs/cifar10_resnet18_t2.py", "--w
 with tfds.testing.mock_data(num_examples=24):
   runpy.run_module("experiments.cifar", run_name="__main__")
 """
-  r = _run(["-c", code])
+  r = run_python(["-c", code])
   assert r.returncode == 0, r.stderr[-3000:]
   summary = json.loads((tmp_path / "summary.json").read_text())
   assert summary["steps"] == 2 and summary["num_classes"] == 10
 
 
 def test_cifar_main_without_data_fails_with_a_clear_message(tmp_path):
-  r = _run(
+  r = run_python(
     [
       "-m",
       "experiments.cifar",

@@ -4,17 +4,15 @@ import gzip
 import json
 import os
 import shutil
-import subprocess
-import sys
 import zipfile
 
 import numpy as np
 import pytest
+from main_runner import run_main
 
 from asgl_jax.data import spike_trains
 
 h5py = pytest.importorskip("h5py")
-ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
 
 def test_bin_spikes_by_hand():
@@ -125,27 +123,16 @@ def test_shd_main_on_generated_files(tmp_path):
   data.mkdir()
   write_shd(data / "shd_train.h5", 40, 0)
   write_shd(data / "shd_test.h5", 12, 1)
-  r = subprocess.run(
-    [
-      sys.executable,
-      "-m",
-      "experiments.shd",
-      "--config=experiments/configs/shd.py",
-      f"--workdir={tmp_path / 'run'}",
-      f"--config.dataset.data_dir={data}",
-      "--config.dataset.download=False",
-      "--config.batch_size=8",
-      "--config.num_train_steps=2",
-      "--config.time_steps=20",
-    ],
-    capture_output=True,
-    text=True,
-    cwd=ROOT,
-    env=dict(os.environ, PYTHONPATH=ROOT),
-    timeout=600,
+  s = run_main(
+    "experiments.shd",
+    "experiments/configs/shd.py",
+    tmp_path / "run",
+    f"--config.dataset.data_dir={data}",
+    "--config.dataset.download=False",
+    "--config.batch_size=8",
+    "--config.num_train_steps=2",
+    "--config.time_steps=20",
   )
-  assert r.returncode == 0, r.stderr[-3000:]
-  s = json.loads((tmp_path / "run" / "summary.json").read_text())
   assert s["steps"] == 2 and s["num_classes"] == 20
 
 
@@ -174,25 +161,14 @@ def test_medlydb_main_on_generated_spikegrams(tmp_path):
   data = tmp_path / "data"
   data.mkdir()
   _write_spikegrams(data, 16, 20)
-  r = subprocess.run(
-    [
-      sys.executable,
-      "-m",
-      "experiments.medlydb",
-      "--config=experiments/configs/medlydb.py",
-      f"--workdir={tmp_path / 'run'}",
-      f"--config.dataset.data_dir={data}",
-      "--config.batch_size=4",
-      "--config.num_train_steps=2",
-      "--config.time_steps=20",
-      "--config.analysis_examples=4",
-    ],
-    capture_output=True,
-    text=True,
-    cwd=ROOT,
-    env=dict(os.environ, PYTHONPATH=ROOT),
-    timeout=600,
+  s = run_main(
+    "experiments.medlydb",
+    "experiments/configs/medlydb.py",
+    tmp_path / "run",
+    f"--config.dataset.data_dir={data}",
+    "--config.batch_size=4",
+    "--config.num_train_steps=2",
+    "--config.time_steps=20",
+    "--config.analysis_examples=4",
   )
-  assert r.returncode == 0, r.stderr[-3000:]
-  s = json.loads((tmp_path / "run" / "summary.json").read_text())
   assert s["steps"] == 2 and s["num_classes"] == 10 and "energy_ratio" in s

@@ -75,10 +75,8 @@ class ArrayDataset:
     """Training batch ``index`` of ``epoch`` (shuffled per epoch, remainder dropped)."""
     x, y = self.splits["train"]
     idx = self.train_indices(seed=seed, epoch=epoch, index=index, batch_size=batch_size)
-    images = x[idx]
-    if self.augment is not None:
-      images = self.augment(images, np.random.default_rng([seed, epoch, index, 1]))
-    return {"image": images, "label": y[idx]}
+    rng = np.random.default_rng([seed, epoch, index, 1])
+    return {"image": self._train_inputs(x, idx, rng), "label": y[idx]}
 
   def eval_batches(self, split: str, batch_size: int) -> Iterator[dict[str, np.ndarray]]:
     """Batches of ``split`` padded to ``batch_size``; ``mask`` marks real examples."""
@@ -86,7 +84,8 @@ class ArrayDataset:
       raise ValueError(f"{self.name}: no split {split!r}; have {sorted(self.splits)}")
     x, y = self.splits[split]
     for start in range(0, len(y), batch_size):
-      xb, yb = x[start : start + batch_size], y[start : start + batch_size]
+      idx = np.arange(start, min(start + batch_size, len(y)))
+      xb, yb = self._eval_inputs(x, idx), y[idx]
       n = len(yb)
       pad = batch_size - n
       mask = np.concatenate([np.ones(n, bool), np.zeros(pad, bool)])
@@ -94,3 +93,13 @@ class ArrayDataset:
         xb = np.concatenate([xb, np.zeros((pad, *xb.shape[1:]), xb.dtype)])
         yb = np.concatenate([yb, np.zeros((pad,), yb.dtype)])
       yield {"image": xb, "label": yb, "mask": mask}
+
+  # How inputs are cut from a split's storage; subclasses that store something other than
+  # one array per split (e.g. variable-length recordings) override these two.
+
+  def _train_inputs(self, x, idx: np.ndarray, rng: np.random.Generator) -> np.ndarray:
+    images = x[idx]
+    return images if self.augment is None else self.augment(images, rng)
+
+  def _eval_inputs(self, x, idx: np.ndarray) -> np.ndarray:
+    return x[idx]

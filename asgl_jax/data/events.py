@@ -418,26 +418,12 @@ class EventClipDataset(ArrayDataset):
 
   num_frames: int = 1
 
-  def train_batch(self, *, seed: int, epoch: int, index: int, batch_size: int):
-    clips, y = self.splits["train"]
-    idx = self.train_indices(seed=seed, epoch=epoch, index=index, batch_size=batch_size)
-    rng = np.random.default_rng([seed, epoch, index, 1])
+  def _train_inputs(self, clips: SparseClips, idx, rng) -> np.ndarray:
     starts = rng.integers(0, np.maximum(clips.num_bins[idx] - self.num_frames, 0) + 1)
-    return {"image": clips.clips(idx, starts, self.num_frames), "label": y[idx]}
+    return clips.clips(idx, starts, self.num_frames)
 
-  def eval_batches(self, split: str, batch_size: int):
-    if split not in self.splits:
-      raise ValueError(f"{self.name}: no split {split!r}; have {sorted(self.splits)}")
-    clips, y = self.splits[split]
-    for start in range(0, len(y), batch_size):
-      idx = np.arange(start, min(start + batch_size, len(y)))
-      n, pad = len(idx), batch_size - len(idx)
-      idx_p = np.concatenate([idx, np.full(pad, idx[0])])
-      yield {
-        "image": clips.clips(idx_p, np.zeros(batch_size, np.int64), self.num_frames),
-        "label": y[idx_p],
-        "mask": np.arange(batch_size) < n,
-      }
+  def _eval_inputs(self, clips: SparseClips, idx) -> np.ndarray:
+    return clips.clips(idx, np.zeros(len(idx), np.int64), self.num_frames)
 
 
 def _sparse_frames(t, x, y, p, *, t0: int, t1: int, frame_us: int, frame_size: int):
