@@ -9,6 +9,8 @@ Networks", ICML 2023. The public API:
   :func:`recurrent_lif_scan`, ...: neuron dynamics (paper Eq. 1–3, App. A.3–A.4).
 - :func:`register_surrogate`, :func:`available_surrogates`, :func:`get_surrogate`:
   forwarding functions ``H_α``.
+- :func:`spike_matmul`: the synaptic current ``W s`` of bool/integer spikes, event-driven
+  on CPU (paper Eq. 1).
 - :mod:`asgl_jax.nn`: Flax NNX layers.
 """
 
@@ -26,6 +28,7 @@ from asgl_jax.neurons import (
   recurrent_lif_scan,
   recurrent_lif_step,
 )
+from asgl_jax.sparse import spike_matmul
 from asgl_jax.spiking import fold_in, heaviside, sample_mask, spike, spike_with_mask
 from asgl_jax.surrogate import (
   Surrogate,
@@ -59,6 +62,7 @@ __all__ = [
   "register_surrogate",
   "sample_mask",
   "spike",
+  "spike_matmul",
   "spike_with_mask",
   "surrogate",
 ]

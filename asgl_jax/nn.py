@@ -20,7 +20,7 @@ import jax
 import jax.numpy as jnp
 from flax import nnx
 
-from asgl_jax import neurons
+from asgl_jax import neurons, sparse
 from asgl_jax import surrogate as surrogate_lib
 
 Array = jax.Array
@@ -56,13 +56,36 @@ def unfold_time(x: Array, time_steps: int) -> Array:
 
 def apply_folded(layer, x: Array) -> Array:
   """Applies a per-feature ``layer`` (e.g. ``nnx.Linear``) to ``[..., F]`` as one 2-D call on
-  ``[prod(...), F]``. Same values as ``layer(x)``; the weight gradient then contracts one
-  axis, which XLA's CPU backend runs 2–3× faster than the two-axis (time, batch) contraction
-  autodiff makes of a 3-D input (benchmarks/RESULTS.md)."""
+  ``[prod(...), F]``: the synaptic current ``W s + b`` of paper Eq. 1 for a dense layer.
+
+  Same values as ``layer(x)``; the weight gradient then contracts one axis, which XLA's CPU
+  backend runs 2–3× faster than the two-axis (time, batch) contraction autodiff makes of a
+  3-D input (benchmarks/RESULTS.md).
+
+  Spikes given as bool or integer counts (the dataset layout of spike trains) reach an
+  ``nnx.Linear`` through :func:`asgl_jax.sparse.spike_matmul`: event-driven on CPU, the
+  dense matmul on GPU/TPU. Other layers get them cast to float32.
+  """
+  if not jnp.issubdtype(x.dtype, jnp.floating):
+    if _takes_spikes(layer):
+      y = sparse.spike_matmul(x, layer.kernel[...])
+      return y if layer.bias is None else y + layer.bias[...]
+    x = x.astype(jnp.float32)
   if x.ndim <= 2:
     return layer(x)
   y = layer(x.reshape((-1, x.shape[-1])))
   return y.reshape((*x.shape[:-1], y.shape[-1]))
+
+
+def _takes_spikes(layer) -> bool:
+  """Whether ``layer`` is a plain float ``nnx.Linear`` that :func:`spike_matmul` reproduces."""
+  return (
+    type(layer) is nnx.Linear
+    and layer.dtype is None
+    and layer.precision is None
+    and layer.preferred_element_type is None
+    and layer.dot_general is jax.lax.dot_general
+  )
 
 
 def _logit(gamma: float) -> float:

@@ -16,7 +16,10 @@ Workloads (identical maths in every implementation; see issue #6 and RESULTS.md)
   D           ResNet-18 (CIFAR), T = 2, B = 128, one training step (meant for a GPU/TPU).
 
 Implementations: ``ours`` (asgl_jax's own layers and train step, ASGL spike p = 0.8 with a
-learned width), ``ours_sg`` (same, p = 1: plain surrogate gradient, for the mask's cost),
+learned width; A and C take the input spikes as bool, as spike datasets store them, so the
+input projection is event-driven on CPU: ``asgl_jax.spike_matmul``), ``ours_sg`` (same, p = 1:
+plain surrogate gradient, for the mask's cost), ``ours_f32`` (as ``ours`` with the spikes as
+float32, which takes the dense matmul like every other implementation),
 ``jax_scan`` (a straightforward hand-written JAX scan with a stop-gradient spike), ``torch_loop``
 (PyTorch, Python loop over time, custom autograd spike, as the authors' code), ``spikingjelly``
 (multi-step mode, torch backend), ``snntorch`` and ``spyx`` (A and C); D is implemented for
@@ -45,12 +48,21 @@ import sys
 import time
 
 WORKLOADS = ("A64", "A256", "B", "C", "D")
-IMPLS = ("ours", "ours_sg", "jax_scan", "torch_loop", "spikingjelly", "snntorch", "spyx")
+IMPLS = (
+  "ours",
+  "ours_sg",
+  "ours_f32",
+  "jax_scan",
+  "torch_loop",
+  "spikingjelly",
+  "snntorch",
+  "spyx",
+)
 SUPPORTED = {
   "A64": IMPLS,
   "A256": IMPLS,
   "B": ("ours", "ours_sg", "torch_loop", "spikingjelly", "snntorch"),
-  "C": ("ours", "ours_sg", "jax_scan", "torch_loop", "spikingjelly", "snntorch", "spyx"),
+  "C": IMPLS,
   "D": ("ours", "ours_sg", "torch_loop"),
 }
 T_A, IN_A, H_A, OUT_A = 250, 700, 240, 20
@@ -129,7 +141,7 @@ def _dense_lif_model(n, t, rngs, neuron):
   return DenseLIF()
 
 
-def run_ours(workload, args, p):
+def run_ours(workload, args, p, spikes_as_bool=True):
   import jax
   import jax.numpy as jnp
   import optax
@@ -178,6 +190,8 @@ def run_ours(workload, args, p):
   step_fn = train.make_train_step(graphdef, tx, loss_fn)
   step = jax.jit(step_fn, donate_argnums=0)
   x, y = _jax_data(workload, args)
+  if spikes_as_bool and workload[0] in "AC":
+    x = x > 0  # the same 0/1 spikes, stored as a dataset stores them
   batch = {"image": x, "label": y}
   key = jax.random.key(1)
   # ASGL: p is a traced scalar (a schedule changes it without recompiling), as in training.
@@ -689,8 +703,9 @@ def _reset_vm_hwm() -> None:
 
 
 def worker(workload: str, impl: str, args) -> dict:
-  if impl in ("ours", "ours_sg"):
-    make = lambda: run_ours(workload, args, 0.8 if impl == "ours" else 1.0)  # noqa: E731
+  if impl in ("ours", "ours_sg", "ours_f32"):
+    p, as_bool = (1.0, True) if impl == "ours_sg" else (0.8, impl == "ours")
+    make = lambda: run_ours(workload, args, p, as_bool)  # noqa: E731
   elif impl == "jax_scan":
     make = lambda: run_jax_scan(workload, args)  # noqa: E731
   elif impl == "spyx":
@@ -717,7 +732,7 @@ def worker(workload: str, impl: str, args) -> dict:
     "ms": 1e3 * med,
     "samples_per_s": shape_of(workload, args)["B"] / med,
     "first_call_s": first,
-    "compile_s": first - med if impl in ("ours", "ours_sg", "jax_scan", "spyx") else None,
+    "compile_s": first - med if impl.startswith("ours") or impl in ("jax_scan", "spyx") else None,
     "peak_rss_mib": peak_with_compile,
     "step_rss_mib": _vm_hwm_mib(),
     "gflops": flops(workload, args) / med / 1e9,

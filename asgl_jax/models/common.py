@@ -118,12 +118,14 @@ def sequence_to_time_major(
   x: Array, time_steps: int, batch_major: bool, *, transpose: bool = True
 ) -> Array:
   """Checks a spike-train input (``[T, B, F]``, or ``[B, T, F]`` if ``batch_major``) and returns
-  it in float32 (datasets store spike counts as integers), time-major unless ``transpose`` is
-  False."""
+  it time-major unless ``transpose`` is False. Bool and integer spikes (how datasets store
+  them) keep their dtype, so that the input projection takes them event-driven
+  (:func:`asgl_jax.nn.apply_folded`); floating-point inputs are cast to float32."""
   if x.ndim != 3 or x.shape[1 if batch_major else 0] != time_steps:
     layout = "[B, T, features]" if batch_major else "[T, B, features]"
     raise ValueError(f"expected {layout} input with T={time_steps}, got shape {x.shape}")
-  x = x.astype(jnp.float32)
+  if jnp.issubdtype(x.dtype, jnp.floating):
+    x = x.astype(jnp.float32)
   return jnp.swapaxes(x, 0, 1) if batch_major and transpose else x
 
 
