@@ -32,6 +32,11 @@ Array = jax.Array
 
 # Row blocks smaller than this are not worth a thread of their own.
 _MIN_ROWS_PER_THREAD = 2048
+# Above this fraction of nonzero inputs the host kernels multiply densely (NumPy's BLAS): the
+# sparse product's cost grows with the spike count, the dense one's does not. On a 2-core x86
+# CPU the sparse product loses to XLA's dense matmul from 7-8 % up and to NumPy's (which also
+# casts the spikes to float) from about 10 % (benchmarks/spike_matmul.py).
+DENSE_ABOVE = 0.1
 _POOL: concurrent.futures.ThreadPoolExecutor | None = None
 
 
@@ -81,10 +86,17 @@ def _csr_matmul_into(c, w: np.ndarray, out: np.ndarray) -> None:
   _sparsetools.csr_matvecs(n, f, w.shape[1], c.indptr, c.indices, c.data, w.ravel(), out.ravel())
 
 
+def _mostly_dense(s: np.ndarray) -> bool:
+  return np.count_nonzero(s) > DENSE_ABOVE * s.size
+
+
 def _host_forward(out: np.ndarray, s: np.ndarray, w: np.ndarray) -> None:
   """``out = s @ w`` on the host: per row block, the sum of the rows of ``w`` that spiked."""
   s = s.reshape(-1, s.shape[-1])
   out = out.reshape(-1, w.shape[1])
+  if _mostly_dense(s):
+    np.matmul(s.astype(w.dtype), w, out=out)
+    return
   _map_blocks(lambda b: _csr_matmul_into(_csr(s[b], w.dtype), w, out[b]), s.shape[0])
 
 
@@ -92,6 +104,9 @@ def _host_weight_grad(out: np.ndarray, s: np.ndarray, g: np.ndarray) -> None:
   """``out = sᵀ g`` on the host: per row block, ``g``'s rows added into the inputs that spiked."""
   s = s.reshape(-1, s.shape[-1])
   g = g.reshape(-1, g.shape[-1])
+  if _mostly_dense(s):
+    np.matmul(s.T.astype(g.dtype), g, out=out)
+    return
   parts = _map_blocks(lambda b: _csr(s[b], g.dtype).T @ g[b], s.shape[0])
   out[...] = functools.reduce(np.add, parts)
 
@@ -106,26 +121,25 @@ def _on_host(kernel, out_type: jax.ShapeDtypeStruct, *args: Array) -> Array:
   return buffer_callback(callback, out_type, vmap_method="sequential")(*args)
 
 
+def _dense_forward(s: Array, w: Array) -> Array:
+  return jnp.matmul(s.astype(w.dtype), w)
+
+
+def _dense_weight_grad(s: Array, g: Array) -> Array:
+  s2 = s.reshape(-1, s.shape[-1]).astype(g.dtype)
+  return s2.T @ g.reshape(-1, g.shape[-1])
+
+
 def _forward(s: Array, w: Array) -> Array:
   out = jax.ShapeDtypeStruct((*s.shape[:-1], w.shape[-1]), w.dtype)
-  return jax.lax.platform_dependent(
-    s,
-    w,
-    cpu=functools.partial(_on_host, _host_forward, out),
-    default=lambda s, w: jnp.matmul(s.astype(w.dtype), w),
-  )
+  cpu = functools.partial(_on_host, _host_forward, out)
+  return jax.lax.platform_dependent(s, w, cpu=cpu, default=_dense_forward)
 
 
 def _weight_grad(s: Array, g: Array) -> Array:
   out = jax.ShapeDtypeStruct((s.shape[-1], g.shape[-1]), g.dtype)
-
-  def dense(s, g):
-    s2 = s.reshape(-1, s.shape[-1]).astype(g.dtype)
-    return s2.T @ g.reshape(-1, g.shape[-1])
-
-  return jax.lax.platform_dependent(
-    s, g, cpu=functools.partial(_on_host, _host_weight_grad, out), default=dense
-  )
+  cpu = functools.partial(_on_host, _host_weight_grad, out)
+  return jax.lax.platform_dependent(s, g, cpu=cpu, default=_dense_weight_grad)
 
 
 @jax.custom_vjp

@@ -4,6 +4,7 @@
 #   snn_training.py  (workloads A64, A256, B, C: one table, also written to results.json)
 #   scan_memory.py   (checkpointed vs plain neuron scan at T = 250)
 #   spike_primitive.py
+#   spike_matmul.py   (event-driven vs dense input projection by spike density)
 # Usage: bash benchmarks/run_all.sh [extra snn_training.py flags, e.g. --repeats 20]
 # On a GPU machine add --workloads A64,A256,B,C,D (C then uses 16,384 neurons).
 set -euo pipefail
@@ -18,3 +19,4 @@ PY="$VENV/bin/python"
 "$PY" benchmarks/snn_training.py --json benchmarks/results.json "$@"
 "$PY" benchmarks/scan_memory.py
 "$PY" benchmarks/spike_primitive.py
+"$PY" benchmarks/spike_matmul.py

@@ -84,6 +84,21 @@ def test_event_driven_on_cpu_dense_matmul_on_gpu_and_tpu():
     assert "callback" not in text and text.count("dot_general") == 2, platform
 
 
+@pytest.mark.parametrize("density", [0.02, 0.5])
+def test_sparse_and_dense_host_paths_match_the_formulas(monkeypatch, density):
+  # Below DENSE_ABOVE the host kernels take the CSR product, above it NumPy's dense one.
+  used = []
+  real = sparse._mostly_dense
+  monkeypatch.setattr(sparse, "_mostly_dense", lambda s: used.append(real(s)) or used[-1])
+  s = _spikes((5000, 50), density=density)
+  w = np.random.default_rng(0).normal(size=(50, 6)).astype(np.float32)
+  v, dw = jax.jit(jax.value_and_grad(lambda w: jnp.sum(asgl_jax.spike_matmul(s, w) ** 2)))(w)
+  c = s.astype(np.float64) @ w
+  np.testing.assert_allclose(v, np.sum(c**2), rtol=1e-5)
+  np.testing.assert_allclose(dw, s.T.astype(np.float64) @ (2 * c), rtol=1e-4, atol=1e-4)
+  assert used == [density > sparse.DENSE_ABOVE] * 2  # forward and weight gradient
+
+
 @pytest.mark.parametrize(
   "s, w, err, match",
   [
