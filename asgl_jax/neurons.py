@@ -645,14 +645,21 @@ def _rlif_core_bwd(sur, mode, detach, unroll, res, cts):
       a = a + g_u_t
     if g_v is not None:
       a = a + jnp.where(t == last, g_v, 0.0)  # the final v is v[T−1]
-    acc_decay = acc_decay + spiking._sum_to_shape(a_next * v_t * (1.0 - s_t), decay.shape)
-    acc_thr = acc_thr + spiking._sum_to_shape(direct, thr.shape)
-    acc_alpha = acc_alpha + spiking._sum_to_shape(b * dh_da, alpha.shape)
+    # Elementwise accumulators, reduced to the parameters' shapes once after the loop: a
+    # per-step reduction is a kernel of its own on every one of the T steps.
+    acc_decay = acc_decay + a_next * v_t * (1.0 - s_t)
+    acc_thr = acc_thr + direct
+    acc_alpha = acc_alpha + b * dh_da
     return (a, acc_decay, acc_thr, acc_alpha), a
 
-  init = (jnp.zeros_like(u[0]), jnp.zeros_like(decay), jnp.zeros_like(thr), jnp.zeros_like(alpha))
+  zeros = jnp.zeros_like(u[0])
   xs = (jnp.arange(u.shape[0]), g_s, g_u, u, spikes)
-  (a0, g_decay, g_thr, g_alpha), a = jax.lax.scan(step, init, xs, reverse=True, unroll=unroll)
+  (a0, g_decay, g_thr, g_alpha), a = jax.lax.scan(
+    step, (zeros, zeros, zeros, zeros), xs, reverse=True, unroll=unroll
+  )
+  g_decay = spiking._sum_to_shape(g_decay, decay.shape)
+  g_thr = spiking._sum_to_shape(g_thr, thr.shape)
+  g_alpha = spiking._sum_to_shape(g_alpha, alpha.shape)
   n = u.shape[-1]
   g_w = None
   if w is not None:

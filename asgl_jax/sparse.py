@@ -1,19 +1,24 @@
-"""Event-driven synaptic currents for binary spike inputs.
+"""Event-driven synaptic currents for spike inputs.
 
 A layer fed with spikes computes the synaptic current ``c[t] = W s^{l−1}[t]`` of the LIF
 charge equation (paper Eq. 1; App. A.4 for the recurrent layer). When ``s`` is binary and
-sparse, as spike-train datasets are (SHD: about 2 % of the 700 inputs spike per 4 ms bin),
-most of the dense matmul's multiply-adds are with zeros. :func:`spike_matmul` skips them on
-the CPU backend: each output row sums only the rows of ``W`` whose input spiked, and the
-weight gradient ``Wᵀ``-side sum ``∂W = sᵀ g`` adds ``g`` only into those rows. On GPU and TPU
-(or for any other backend) it lowers to the ordinary dense matmul, which those chips run at
+sparse, as spike-train datasets are (SHD: about 2 % of the 700 inputs spike per bin), most
+of the dense matmul's multiply-adds are with zeros. :func:`spike_matmul` skips them on the
+CPU backend: each output row sums only the rows of ``W`` whose input spiked, and the weight
+gradient ``∂W = sᵀ g`` adds ``g``'s rows only into the inputs that spiked. On GPU and TPU
+(and any other backend) it lowers to the ordinary dense matmul, which those chips run at
 full speed; the choice is made per platform at lowering time (``lax.platform_dependent``),
-so one jitted function serves every backend.
+so one jitted function serves every backend and the accelerator path is unchanged.
 
-The CPU kernel is SciPy's compressed-sparse-row product on row blocks in parallel threads,
-called through ``jax.experimental.buffer_callback`` so that it reads and writes XLA's own
-buffers without copies. The values are those of the dense
+The CPU kernels are SciPy's compressed-sparse-row products on row blocks in parallel
+threads, called through ``jax.experimental.buffer_callback`` so that they read and write
+XLA's own buffers without copies. Inputs with more than ``DENSE_ABOVE`` nonzeros are
+multiplied densely (NumPy) inside the same callback. The values are those of the dense
 product up to float summation order.
+
+Limits: the callback runs on one host, so under a multi-device CPU mesh XLA gathers the
+spikes to it (correct, not parallel); and code containing it cannot be serialised with
+``jax.export`` for the CPU platform (export for GPU/TPU lowers the dense branch only).
 """
 
 from __future__ import annotations
@@ -176,8 +181,10 @@ def spike_matmul(s: Array, w: Array) -> Array:
 
   On CPU the forward product and the weight gradient ``sᵀ g`` cost one vector add per
   spike instead of a dense ``F``-long dot product per output row: at SHD's 2 % input
-  density, 4–6× faster than XLA's matmul (benchmarks/RESULTS.md). On GPU/TPU it is the
-  dense matmul. Values match the dense product up to float summation order.
+  density, 2–3× faster than XLA's matmul for forward + weight gradient, 3–8× at 0.5 %
+  (benchmarks/spike_matmul.py). Above ``DENSE_ABOVE`` (10 %) nonzeros it multiplies
+  densely. On GPU/TPU it is the dense matmul. Values match the dense product up to float
+  summation order.
 
   Example:
     >>> s = jnp.array([[True, False, True]])

@@ -5,6 +5,7 @@
 #   scan_memory.py   (checkpointed vs plain neuron scan at T = 250)
 #   spike_primitive.py
 #   spike_matmul.py   (event-driven vs dense input projection by spike density)
+#   mask_cost.py      (ASGL mask and learned width vs plain SG, interleaved in one process)
 # Usage: bash benchmarks/run_all.sh [extra snn_training.py flags, e.g. --repeats 20]
 # On a GPU machine add --workloads A64,A256,B,C,D (C then uses 16,384 neurons).
 set -euo pipefail
@@ -20,3 +21,4 @@ PY="$VENV/bin/python"
 "$PY" benchmarks/scan_memory.py
 "$PY" benchmarks/spike_primitive.py
 "$PY" benchmarks/spike_matmul.py
+"$PY" benchmarks/mask_cost.py

@@ -1,0 +1,102 @@
+"""What the ASGL mask and the learned width cost in one training step, measured in one process.
+
+    python benchmarks/mask_cost.py [--batch 64,256] [--rounds 8] [--steps 5]
+
+Workload A of ``snn_training.py`` (700-240 recurrent LIF-20, T = 250, Bernoulli(0.02) spikes
+as bool, asgl_jax's ``SpikingRNN`` and ``train.make_train_step``) in four variants:
+
+- ``ASGL``: p = 0.8 (the mask), learned width α (what ``snn_training.py`` calls ``ours``);
+- ``mask, fixed α``: p = 0.8, α not learned;
+- ``no mask, learned α``: p = 1, α learned;
+- ``plain SG``: p = 1, α fixed (``ours_sg``).
+
+The differences are a few percent, the size of this shared VM's drift between separate
+processes, so here all four step functions are compiled in one process and timed in
+``--rounds`` interleaved rounds of ``--steps`` steps each (after two warm-up steps per round);
+the table gives the median and the lower quartile of all timed steps per variant and their
+ratio to plain SG.
+"""
+
+from __future__ import annotations
+
+import argparse
+import statistics
+import time
+
+import jax
+import jax.numpy as jnp
+import optax
+from flax import nnx
+
+from asgl_jax import losses, models, train
+
+VARIANTS = {
+  "ASGL": (0.8, True),
+  "mask, fixed α": (0.8, False),
+  "no mask, learned α": (1.0, True),
+  "plain SG": (1.0, False),
+}
+
+
+def make_step(p: float, learn_alpha: bool):
+  neuron = {
+    "decay": 0.5,
+    "threshold": 1.0,
+    "alpha": 1.0,
+    "surrogate": "rect",
+    "learn_alpha": learn_alpha,
+  }
+  model = models.SpikingRNN(
+    700, 240, num_classes=20, time_steps=250, rngs=nnx.Rngs(0), neuron=neuron, batch_major=True
+  )
+  graphdef, params, stats = train.split_model(model)
+  tx = optax.multi_transform(
+    {"weights": optax.sgd(0.1, momentum=0.9), "spiking": optax.adam(1e-3)},
+    {"weights": "weights", "spiking": "spiking"},
+  )
+  state = train.TrainState(jnp.int32(0), params, stats, tx.init(params))
+  fn = train.make_train_step(graphdef, tx, losses.cross_entropy)
+  # p < 1 is traced (as a schedule feeds it); p = 1 is baked in, as method "sg" does.
+  step = jax.jit(lambda s, b, k, q: fn(s, b, k, q if p < 1 else 1.0), donate_argnums=0)
+  return step, state
+
+
+def main():
+  ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+  ap.add_argument("--batch", default="64,256")
+  ap.add_argument("--rounds", type=int, default=8)
+  ap.add_argument("--steps", type=int, default=5)
+  args = ap.parse_args()
+  print(
+    "| B | variant | median ms | lower-quartile ms | median vs plain SG | quartile vs plain SG |"
+  )
+  print("|---|---|---|---|---|---|")
+  for b in (int(x) for x in args.batch.split(",")):
+    k1, k2, key = jax.random.split(jax.random.key(0), 3)
+    batch = {
+      "image": jax.random.uniform(k1, (b, 250, 700)) < 0.02,
+      "label": jax.random.randint(k2, (b,), 0, 20),
+    }
+    runs = {name: list(make_step(*v)) for name, v in VARIANTS.items()}
+    times = {name: [] for name in VARIANTS}
+    for _ in range(args.rounds):
+      for name, (p, _) in VARIANTS.items():
+        step, state = runs[name]
+        for i in range(2 + args.steps):
+          t0 = time.perf_counter()
+          state, m = step(state, batch, key, jnp.float32(p))
+          jax.block_until_ready(m)
+          if i >= 2:
+            times[name].append(time.perf_counter() - t0)
+        runs[name][1] = state
+    stats = {n: (statistics.median(t), statistics.quantiles(t, n=4)[0]) for n, t in times.items()}
+    base = stats["plain SG"]
+    for name, (med, q1) in stats.items():
+      print(
+        f"| {b} | {name} | {med * 1e3:.1f} | {q1 * 1e3:.1f} | {med / base[0]:.3f}× "
+        f"| {q1 / base[1]:.3f}× |"
+      )
+
+
+if __name__ == "__main__":
+  main()
