@@ -13,7 +13,9 @@ so one jitted function serves every backend and the accelerator path is unchange
 The CPU kernels are SciPy's compressed-sparse-row products on row blocks in parallel
 threads, called through ``jax.experimental.buffer_callback`` so that they read and write
 XLA's own buffers without copies. Inputs with more than ``DENSE_ABOVE`` nonzeros are
-multiplied densely (NumPy) inside the same callback. The values are those of the dense
+multiplied densely (NumPy) inside the same callback; products smaller than
+``EVENT_DRIVEN_MIN_MACS`` multiply-adds (known from the shapes at trace time) stay with
+XLA's dense matmul. The values are those of the dense
 product up to float summation order.
 
 Limits: the callback runs on one host, so under a multi-device CPU mesh XLA gathers the
@@ -42,6 +44,11 @@ _MIN_ROWS_PER_THREAD = 2048
 # CPU the sparse product loses to XLA's dense matmul from 7-8 % up and to NumPy's (which also
 # casts the spikes to float) from about 10 % (benchmarks/spike_matmul.py).
 DENSE_ABOVE = 0.1
+# Below this many multiply-adds (rows × F × H) the dense matmul is used on CPU as well: the
+# host call's fixed cost (thread hand-off, CSR set-up) outweighs what the spikes save. The
+# Randman network's 6400 × 100 × 128 input layer (82 M) trained 13–45 % slower end to end
+# with the host kernels; SHD's (≥ 2.7 G at B ≥ 64) trains 1.4× faster.
+EVENT_DRIVEN_MIN_MACS = 500_000_000
 _POOL: concurrent.futures.ThreadPoolExecutor | None = None
 
 
@@ -84,7 +91,9 @@ def _csr_matmul_into(c, w: np.ndarray, out: np.ndarray) -> None:
   try:
     from scipy.sparse import _sparsetools
   except ImportError:  # pragma: no cover - private module; the public product is the fallback
-    out[...] = c @ w
+    _sparsetools = None
+  if _sparsetools is None or not (out.flags.c_contiguous and w.flags.c_contiguous):
+    out[...] = c @ w  # pragma: no cover - XLA's CPU buffers are row-major
     return
   out[...] = 0
   n, f = c.shape
@@ -182,9 +191,9 @@ def spike_matmul(s: Array, w: Array) -> Array:
   On CPU the forward product and the weight gradient ``sᵀ g`` cost one vector add per
   spike instead of a dense ``F``-long dot product per output row: at SHD's 2 % input
   density, 2–3× faster than XLA's matmul for forward + weight gradient, 3–8× at 0.5 %
-  (benchmarks/spike_matmul.py). Above ``DENSE_ABOVE`` (10 %) nonzeros it multiplies
-  densely. On GPU/TPU it is the dense matmul. Values match the dense product up to float
-  summation order.
+  (benchmarks/spike_matmul.py). Above ``DENSE_ABOVE`` (10 %) nonzeros, and for products of
+  fewer than ``EVENT_DRIVEN_MIN_MACS`` multiply-adds, it multiplies densely. On GPU/TPU it is
+  the dense matmul. Values match the dense product up to float summation order.
 
   Example:
     >>> s = jnp.array([[True, False, True]])
@@ -204,6 +213,6 @@ def spike_matmul(s: Array, w: Array) -> Array:
     )
   if not jnp.issubdtype(w.dtype, jnp.floating):
     raise TypeError(f"spike_matmul: w must be floating-point, got dtype {w.dtype}")
-  if w.dtype not in (np.float32, np.float64):
-    return jnp.matmul(s.astype(w.dtype), w)
+  if w.dtype not in (np.float32, np.float64) or s.size * w.shape[1] < EVENT_DRIVEN_MIN_MACS:
+    return _dense_forward(s, w)
   return _spike_matmul(s, w)

@@ -17,6 +17,12 @@ from asgl_jax import models, nn, sparse
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
 
+@pytest.fixture(autouse=True)
+def event_driven_at_any_size(monkeypatch):
+  """The tests' small products would otherwise stay with the dense matmul (see the last test)."""
+  monkeypatch.setattr(sparse, "EVENT_DRIVEN_MIN_MACS", 0)
+
+
 def _spikes(shape, density=0.05, seed=0, dtype=np.bool_):
   rng = np.random.default_rng(seed)
   s = rng.random(shape) < density
@@ -175,6 +181,7 @@ def test_same_values_under_a_sharded_jit_on_4_devices():
     import jax, jax.numpy as jnp, numpy as np
     from jax.sharding import NamedSharding, PartitionSpec as P
     import asgl_jax
+    asgl_jax.sparse.EVENT_DRIVEN_MIN_MACS = 0
     mesh = jax.make_mesh((4,), ("data",), axis_types=(jax.sharding.AxisType.Auto,))
     rng = np.random.default_rng(0)
     s = rng.random((8, 10, 70)) < 0.1
@@ -193,3 +200,14 @@ def test_same_values_under_a_sharded_jit_on_4_devices():
   r = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=env)
   assert r.returncode == 0, r.stderr[-3000:]
   assert "EQUAL" in r.stdout
+
+
+def test_small_products_stay_dense_on_cpu(monkeypatch):
+  monkeypatch.setattr(sparse, "EVENT_DRIVEN_MIN_MACS", 1000)
+  w = jnp.ones((10, 10))
+
+  def lowered(rows):
+    return jax.jit(asgl_jax.spike_matmul).lower(jnp.zeros((rows, 10), bool), w).as_text()
+
+  assert "callback" not in lowered(9)  # 900 multiply-adds
+  assert "callback" in lowered(10)  # 1000
