@@ -23,12 +23,12 @@ import argparse
 import statistics
 import time
 
+import harness
 import jax
 import jax.numpy as jnp
-import optax
 from flax import nnx
 
-from asgl_jax import losses, models, train
+from asgl_jax import losses, models
 
 VARIANTS = {
   "ASGL": (0.8, True),
@@ -49,16 +49,7 @@ def make_step(p: float, learn_alpha: bool):
   model = models.SpikingRNN(
     700, 240, num_classes=20, time_steps=250, rngs=nnx.Rngs(0), neuron=neuron, batch_major=True
   )
-  graphdef, params, stats = train.split_model(model)
-  tx = optax.multi_transform(
-    {"weights": optax.sgd(0.1, momentum=0.9), "spiking": optax.adam(1e-3)},
-    {"weights": "weights", "spiking": "spiking"},
-  )
-  state = train.TrainState(jnp.int32(0), params, stats, tx.init(params))
-  fn = train.make_train_step(graphdef, tx, losses.cross_entropy)
-  # p < 1 is traced (as a schedule feeds it); p = 1 is baked in, as method "sg" does.
-  step = jax.jit(lambda s, b, k, q: fn(s, b, k, q if p < 1 else 1.0), donate_argnums=0)
-  return step, state
+  return harness.asgl_train_step(model, losses.cross_entropy, p)
 
 
 def main():

@@ -14,9 +14,8 @@ after a warm-up.
 from __future__ import annotations
 
 import argparse
-import statistics
-import time
 
+import harness
 import jax
 import jax.numpy as jnp
 import optax
@@ -62,15 +61,10 @@ def main():
   for variant in ("fused", "autodiff", "remat"):
     step, params, opt_state = make_step(variant, t)
     mem = step.lower(params, opt_state, x, y, key).compile().memory_analysis()
-    jax.block_until_ready(step(params, opt_state, x, y, key))
-    times = []
-    for _ in range(args.repeats):
-      t0 = time.perf_counter()
-      jax.block_until_ready(step(params, opt_state, x, y, key))
-      times.append(time.perf_counter() - t0)
+    seconds = harness.median_time(step, (params, opt_state, x, y, key), args.repeats)
     temp = mem.temp_size_in_bytes / 2**20
     total = (mem.temp_size_in_bytes + mem.argument_size_in_bytes + mem.output_size_in_bytes) / 2**20
-    print(f"| {variant} | {temp:.1f} | {total:.1f} | {1e3 * statistics.median(times):.0f} |")
+    print(f"| {variant} | {temp:.1f} | {total:.1f} | {1e3 * seconds:.0f} |")
 
 
 if __name__ == "__main__":

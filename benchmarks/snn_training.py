@@ -47,6 +47,8 @@ import subprocess
 import sys
 import time
 
+import harness
+
 WORKLOADS = ("A64", "A256", "B", "C", "D")
 IMPLS = (
   "ours",
@@ -144,10 +146,9 @@ def _dense_lif_model(n, t, rngs, neuron):
 def run_ours(workload, args, p, spikes_as_bool=True):
   import jax
   import jax.numpy as jnp
-  import optax
   from flax import nnx
 
-  from asgl_jax import losses, models, train
+  from asgl_jax import losses, models
 
   s = shape_of(workload, args)
   neuron = {"decay": 0.5, "threshold": 1.0, "alpha": 1.0, "surrogate": "rect"}
@@ -181,24 +182,13 @@ def run_ours(workload, args, p, spikes_as_bool=True):
   else:
     model = models.resnet18(num_classes=10, time_steps=2, rngs=rngs, neuron=neuron)
     loss_fn = losses.cross_entropy
-  graphdef, params, stats = train.split_model(model)
-  tx = optax.multi_transform(
-    {"weights": optax.sgd(0.1, momentum=0.9), "spiking": optax.adam(1e-3)},
-    {"weights": "weights", "spiking": "spiking"},
-  )
-  state = train.TrainState(jnp.int32(0), params, stats, tx.init(params))
-  step_fn = train.make_train_step(graphdef, tx, loss_fn)
-  step = jax.jit(step_fn, donate_argnums=0)
+  step, state = harness.asgl_train_step(model, loss_fn, p)
   x, y = _jax_data(workload, args)
   if spikes_as_bool and workload[0] in "AC":
     x = x > 0  # the same 0/1 spikes, stored as a dataset stores them
   batch = {"image": x, "label": y}
   key = jax.random.key(1)
-  # ASGL: p is a traced scalar (a schedule changes it without recompiling), as in training.
-  # Plain SG: p = 1 at trace time, as train_and_evaluate does for method="sg" (no mask).
-  pj = jnp.float32(p) if p < 1.0 else 1.0
-  if p >= 1.0:
-    step = jax.jit(lambda s, b, k, p: step_fn(s, b, k, 1.0), donate_argnums=0)
+  pj = jnp.float32(p)
   holder = [state]
 
   def call():

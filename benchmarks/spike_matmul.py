@@ -18,9 +18,8 @@ from __future__ import annotations
 
 import argparse
 import platform
-import statistics
-import time
 
+import harness
 import jax
 import jax.numpy as jnp
 import numpy as np
@@ -28,16 +27,6 @@ import numpy as np
 import asgl_jax
 
 SHAPES = {"SHD input, B=256": (64000, 700, 240), "C dense, N=2048": (8000, 2048, 2048)}
-
-
-def bench(fn, args, repeats: int) -> float:
-  jax.block_until_ready(fn(*args))
-  times = []
-  for _ in range(repeats):
-    t0 = time.perf_counter()
-    jax.block_until_ready(fn(*args))
-    times.append(time.perf_counter() - t0)
-  return statistics.median(times)
 
 
 def main():
@@ -67,9 +56,9 @@ def main():
     ours = jax.jit(jax.value_and_grad(loss_ours))
     for d in densities:
       s = jnp.asarray(rng.random((n, f)) < d)
-      t_f32 = bench(dense, (w, s.astype(jnp.float32), g), args.repeats)
-      t_bool = bench(dense, (w, s, g), args.repeats)
-      t_ours = bench(ours, (w, s, g), args.repeats)
+      t_f32 = harness.median_time(dense, (w, s.astype(jnp.float32), g), args.repeats)
+      t_bool = harness.median_time(dense, (w, s, g), args.repeats)
+      t_ours = harness.median_time(ours, (w, s, g), args.repeats)
       print(
         f"| {name} | {d:g} | {t_f32 * 1e3:.1f} | {t_bool * 1e3:.1f} | {t_ours * 1e3:.1f} "
         f"| {t_f32 / t_ours:.2f}× |"

@@ -21,9 +21,8 @@ from __future__ import annotations
 
 import argparse
 import platform
-import statistics
-import time
 
+import harness
 import jax
 import jax.numpy as jnp
 
@@ -52,16 +51,6 @@ def make(kind: str, surrogate: str, key, p: float):
   return jax.jit(jax.value_and_grad(f, argnums=(0, 1)))
 
 
-def bench(fn, args, repeats: int) -> float:
-  jax.block_until_ready(fn(*args))
-  times = []
-  for _ in range(repeats):
-    t0 = time.perf_counter()
-    jax.block_until_ready(fn(*args))
-    times.append(time.perf_counter() - t0)
-  return statistics.median(times)
-
-
 def main():
   ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
   ap.add_argument("--n", type=int, default=10_000_000)
@@ -81,7 +70,7 @@ def main():
     for kind in ("plain (threefry mask)", "plain (hash mask)", "asgl_jax.spike"):
       fn = make(kind, sur, km, 0.8)
       mem = fn.lower(u, alpha, w).compile().memory_analysis()
-      t = bench(fn, (u, alpha, w), args.repeats)
+      t = harness.median_time(fn, (u, alpha, w), args.repeats)
       temp = mem.temp_size_in_bytes / 2**20
       total = (
         mem.temp_size_in_bytes + mem.argument_size_in_bytes + mem.output_size_in_bytes

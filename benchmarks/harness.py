@@ -1,0 +1,43 @@
+"""Helpers shared by the benchmark scripts (imported as ``harness`` from this folder)."""
+
+from __future__ import annotations
+
+import statistics
+import time
+
+
+def median_time(fn, args, repeats: int) -> float:
+  """Median seconds of ``fn(*args)`` over ``repeats`` calls after one warm-up (compile) call."""
+  import jax
+
+  jax.block_until_ready(fn(*args))
+  times = []
+  for _ in range(repeats):
+    t0 = time.perf_counter()
+    jax.block_until_ready(fn(*args))
+    times.append(time.perf_counter() - t0)
+  return statistics.median(times)
+
+
+def asgl_train_step(model, loss_fn, p: float):
+  """asgl_jax's jitted training step for ``model`` and its initial state, as in training.
+
+  SGD with momentum 0.9 on the weights and Adam on the spiking parameters (widths, decays).
+  ``step(state, batch, key, p)``: with ``p < 1`` p is traced (a schedule changes it without
+  recompiling); with ``p = 1`` it is baked in, as method "sg" does (no mask).
+  """
+  import jax
+  import jax.numpy as jnp
+  import optax
+
+  from asgl_jax import train
+
+  graphdef, params, stats = train.split_model(model)
+  tx = optax.multi_transform(
+    {"weights": optax.sgd(0.1, momentum=0.9), "spiking": optax.adam(1e-3)},
+    {"weights": "weights", "spiking": "spiking"},
+  )
+  state = train.TrainState(jnp.int32(0), params, stats, tx.init(params))
+  fn = train.make_train_step(graphdef, tx, loss_fn)
+  step = jax.jit(lambda s, b, k, q: fn(s, b, k, q if p < 1.0 else 1.0), donate_argnums=0)
+  return step, state
