@@ -171,7 +171,8 @@ def lif_scan(
       ``currents.shape[1:]``, e.g. one per example).
     p, decay, threshold, surrogate, train, detach_reset: see :func:`lif_step`.
     init_state: state before the first step (default ``u[0] = 0``, ``s[0] = 0``).
-    unroll: ``lax.scan`` unroll factor.
+    unroll: ``lax.scan`` unroll factor. The fused path unrolls sequences of at most
+      ``FULL_UNROLL_MAX_T`` (4) steps completely.
     remat: wrap the step in ``jax.checkpoint`` (recompute it in the backward
       pass instead of storing its intermediates; for long sequences).
     return_potential: also return ``u[t] − ϑ`` for every step (for analysis).
@@ -513,6 +514,14 @@ def recurrent_lif_scan(
 # per-step terms as single large matmuls / reductions. Residuals: u and s per step.
 
 
+# Sequences this short are unrolled completely in the fused path, whatever ``unroll`` says.
+# XLA:CPU runs a ``while`` loop with its stacked outputs and carries materialised (zero-filled,
+# then copied) and the loop body's ops unfused with what surrounds it; on a T = 2 conv net
+# (workload B of benchmarks/snn_training.py) that was ~100 ms of a ~940 ms step, 8 % of it,
+# and 6 % at T = 4. At T = 8 unrolling gained nothing and compiled 4 s longer.
+FULL_UNROLL_MAX_T = 4
+
+
 def _fusable(inputs, synapse_decay) -> bool:
   """The fused path covers float32 LIF / recurrent LIF without a synaptic trace."""
   return (
@@ -553,6 +562,8 @@ def _fused_lif_scan(
       seeds.words
     )
   w = None if recurrent_weight is None else recurrent_weight.astype(dt)
+  if inputs.shape[0] <= FULL_UNROLL_MAX_T:
+    unroll = True
   return _rlif_core(
     inputs,
     w,

@@ -193,18 +193,21 @@ def test_recurrent_lif_gradient_matches_python_loop():
     asgl_jax.recurrent_lif_scan(x, jnp.zeros((3, 3)), 1.0, train=False)
 
 
-@pytest.mark.parametrize("p,detach", [(0.5, False), (0.5, True), (1.0, False), (0.0, False)])
-def test_recurrent_lif_all_gradients_match_python_loop(p, detach):
+@pytest.mark.parametrize(
+  "p,detach,t", [(0.5, False, 7), (0.5, True, 7), (1.0, False, 7), (0.0, False, 7), (0.5, False, 3)]
+)
+def test_recurrent_lif_all_gradients_match_python_loop(p, detach, t):
   """Every input of the (fused) recurrent scan: currents, V, per-channel α and γ, ϑ, the
-  initial state, per-example keys; cotangents on spikes, potentials and the final state."""
+  initial state, per-example keys; cotangents on spikes, potentials and the final state.
+  T = 3 takes the fully unrolled path (``FULL_UNROLL_MAX_T``)."""
   keys = jax.random.split(jax.random.key(8), 3)
-  x = jax.random.uniform(jax.random.key(0), (7, 3, 4), maxval=1.3)
+  x = jax.random.uniform(jax.random.key(0), (t, 3, 4), maxval=1.3)
   v_w = jax.random.normal(jax.random.key(1), (4, 4)) * 0.4
   alpha = jnp.array([0.8, 1.2, 1.0, 1.5])
   decay = jnp.array([0.5, 0.3, 0.7, 0.9])
   v0 = jax.random.uniform(jax.random.key(2), (3, 4))
   s0 = (jax.random.uniform(jax.random.key(3), (3, 4)) < 0.5).astype(jnp.float32)
-  wts = [jax.random.normal(jax.random.key(10 + i), (7, 3, 4)) for i in range(2)]
+  wts = [jax.random.normal(jax.random.key(10 + i), (t, 3, 4)) for i in range(2)]
   wv = jax.random.normal(jax.random.key(12), (3, 4))
 
   def loss(spikes, u, v, s):
@@ -264,11 +267,13 @@ def test_return_potential_gives_u_minus_threshold():
 
 
 @pytest.mark.parametrize("recurrent", [False, True])
-def test_fused_scans_equal_autodiff_scans(recurrent):
+@pytest.mark.parametrize("t", [2, 12])  # 2: unrolled completely (FULL_UNROLL_MAX_T)
+def test_fused_scans_equal_autodiff_scans(recurrent, t):
   """The fused path (default in training) against ``fused=False`` (autodiff of the step):
   bit-identical spikes and potentials, gradients equal to float32 rounding."""
+  assert (t <= asgl_jax.neurons.FULL_UNROLL_MAX_T) == (t == 2)
   keys = jax.random.split(jax.random.key(5), 4)
-  x = jax.random.uniform(jax.random.key(0), (12, 4, 6), maxval=1.4)
+  x = jax.random.uniform(jax.random.key(0), (t, 4, 6), maxval=1.4)
   v_w = jax.random.normal(jax.random.key(1), (6, 6)) * 0.3
   w = jax.random.normal(jax.random.key(2), x.shape)
 
