@@ -63,8 +63,59 @@ def example_keys(key: Array, step: Array, batch_size: int) -> Array:
   return jax.vmap(lambda i: jax.random.fold_in(step_key, i))(jnp.arange(batch_size))
 
 
+# XLA:CPU (jaxlib 0.10) hands single convolutions, single dots and reductions to YNNPACK.
+# YNNPACK's 3×3 convolutions, their weight gradients above all, are 1.5–3× slower than XLA's own
+# (Eigen) ones at the shapes of our conv nets, while its reductions (the batch-norm statistics)
+# are ~10× faster than XLA's: so on CPU the steps keep YNNPACK for reductions only. Same-process
+# timings (benchmarks/xla_options.py): workload B (4-layer conv SNN) 880 → 560 ms per step,
+# workload A64 (recurrent, dots) 113 → 105 ms, A256 unchanged. The float results differ from
+# the default compilation by rounding only (tested).
+_YNN_OPTION = "xla_cpu_experimental_ynn_fusion_type"
+_CPU_COMPILER_OPTIONS = {_YNN_OPTION: "LIBRARY_FUSION_TYPE_REDUCE"}
+
+
+@functools.cache
+def _cpu_options_accepted() -> bool:
+  try:
+    jax.jit(lambda x: jnp.sum(x), compiler_options=_CPU_COMPILER_OPTIONS).lower(
+      jax.ShapeDtypeStruct((8,), jnp.float32)
+    ).compile()
+  except Exception as e:  # an XLA without the option (or with other values): its defaults
+    print(
+      f"asgl_jax.train.compiler_options: this jaxlib rejects {_CPU_COMPILER_OPTIONS} "
+      f"({type(e).__name__}: {str(e).splitlines()[0]}); compiling with XLA's defaults",
+      file=sys.stderr,
+    )
+    return False
+  return True
+
+
+def compiler_options(backend: str | None = None) -> dict[str, str] | None:
+  """XLA options for ``jax.jit(..., compiler_options=...)`` of training and evaluation steps.
+
+  On CPU: YNNPACK only for reductions, XLA's own convolutions and dots (see the measurements
+  above this function; :func:`train_and_evaluate` and the benchmarks jit with it). ``None``
+  (XLA's defaults) on GPU/TPU, when ``XLA_FLAGS`` already sets
+  ``--xla_cpu_experimental_ynn_fusion_type`` (the user's choice wins), or when the installed
+  jaxlib rejects the option.
+
+  Example::
+
+      step = jax.jit(make_train_step(graphdef, tx, loss_fn),
+                     compiler_options=train.compiler_options(), donate_argnums=0)
+
+  Args:
+    backend: ``"cpu"``, ``"gpu"``, ``"tpu"``; default ``jax.default_backend()``.
+  """
+  if (backend or jax.default_backend()) != "cpu":
+    return None
+  if _YNN_OPTION in os.environ.get("XLA_FLAGS", ""):
+    return None
+  return dict(_CPU_COMPILER_OPTIONS) if _cpu_options_accepted() else None
+
+
 def make_train_step(graphdef, tx: optax.GradientTransformation, loss_fn: Callable) -> Callable:
-  """``(state, batch, key, p) -> (state, metrics)``; jit it (see :func:`jit_steps`)."""
+  """``(state, batch, key, p) -> (state, metrics)``; jit it with :func:`compiler_options`."""
 
   def train_step(state: TrainState, batch, key, p):
     keys = example_keys(key, state.step, batch["label"].shape[0])
@@ -320,8 +371,11 @@ def train_and_evaluate(config, workdir: str, dataset) -> dict[str, Any]:
   step_fn = make_train_step(graphdef, tx, loss_fn)
   if config.method == "sg":  # p = 1 exactly, known at trace time: no mask is ever sampled
     step_fn = functools.partial(_with_p_one, step_fn)
-  train_step = jax.jit(step_fn, out_shardings=(rep, rep), donate_argnums=0)
-  eval_step = jax.jit(make_eval_step(graphdef), out_shardings=rep)
+  options = compiler_options()
+  train_step = jax.jit(
+    step_fn, out_shardings=(rep, rep), donate_argnums=0, compiler_options=options
+  )
+  eval_step = jax.jit(make_eval_step(graphdef), out_shardings=rep, compiler_options=options)
   key = jax.random.key(config.seed)
 
   ckpt = ckpt_lib.Checkpointer(workdir)

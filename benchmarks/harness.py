@@ -19,8 +19,11 @@ def median_time(fn, args, repeats: int) -> float:
   return statistics.median(times)
 
 
-def asgl_train_step(model, loss_fn, p: float):
+def asgl_train_step(model, loss_fn, p: float, compiler_options="library"):
   """asgl_jax's jitted training step for ``model`` and its initial state, as in training.
+
+  ``compiler_options="library"``: ``train.compiler_options()``, as ``train_and_evaluate``
+  compiles it; anything else is passed to ``jax.jit`` as it is (``None``: XLA's defaults).
 
   SGD with momentum 0.9 on the weights and Adam on the spiking parameters (widths, decays).
   ``step(state, batch, key, p)``: with ``p < 1`` p is traced (a schedule changes it without
@@ -39,5 +42,11 @@ def asgl_train_step(model, loss_fn, p: float):
   )
   state = train.TrainState(jnp.int32(0), params, stats, tx.init(params))
   fn = train.make_train_step(graphdef, tx, loss_fn)
-  step = jax.jit(lambda s, b, k, q: fn(s, b, k, q if p < 1.0 else 1.0), donate_argnums=0)
+  step = jax.jit(
+    lambda s, b, k, q: fn(s, b, k, q if p < 1.0 else 1.0),
+    donate_argnums=0,
+    compiler_options=(
+      train.compiler_options() if compiler_options == "library" else compiler_options
+    ),
+  )
   return step, state

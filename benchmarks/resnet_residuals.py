@@ -76,7 +76,11 @@ def main():
 
   tx = optax.sgd(0.1, momentum=0.9)
   state = train.TrainState(jnp.int32(0), params, stats, tx.init(params))
-  step = jax.jit(train.make_train_step(graphdef, tx, losses.cross_entropy), donate_argnums=0)
+  step = jax.jit(
+    train.make_train_step(graphdef, tx, losses.cross_entropy),
+    donate_argnums=0,
+    compiler_options=train.compiler_options(),
+  )
   batch = {"image": x, "label": jnp.zeros((args.batch,), jnp.int32)}
   mem = step.lower(state, batch, key, jnp.float32(0.8)).compile().memory_analysis()
   print(f"\nXLA temporaries of the compiled step: {mem.temp_size_in_bytes / 2**20:.1f} MiB")

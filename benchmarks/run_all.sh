@@ -22,3 +22,4 @@ PY="$VENV/bin/python"
 "$PY" benchmarks/spike_primitive.py
 "$PY" benchmarks/spike_matmul.py
 "$PY" benchmarks/mask_cost.py
+"$PY" benchmarks/xla_options.py

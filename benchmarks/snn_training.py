@@ -143,7 +143,7 @@ def _dense_lif_model(n, t, rngs, neuron):
   return DenseLIF()
 
 
-def run_ours(workload, args, p, spikes_as_bool=True):
+def run_ours(workload, args, p, spikes_as_bool=True, compiler_options="library"):
   import jax
   import jax.numpy as jnp
   from flax import nnx
@@ -182,7 +182,7 @@ def run_ours(workload, args, p, spikes_as_bool=True):
   else:
     model = models.resnet18(num_classes=10, time_steps=2, rngs=rngs, neuron=neuron)
     loss_fn = losses.cross_entropy
-  step, state = harness.asgl_train_step(model, loss_fn, p)
+  step, state = harness.asgl_train_step(model, loss_fn, p, compiler_options)
   x, y = _jax_data(workload, args)
   if spikes_as_bool and workload[0] in "AC":
     x = x > 0  # the same 0/1 spikes, stored as a dataset stores them

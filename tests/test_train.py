@@ -2,6 +2,7 @@
 
 import json
 import os
+import re
 import subprocess
 import sys
 import textwrap
@@ -235,3 +236,54 @@ def test_lr_schedule_is_cosine_to_zero():
   assert float(f(0)) == pytest.approx(0.1)
   assert float(f(50)) == pytest.approx(0.05, rel=1e-5)
   assert float(f(100)) == pytest.approx(0.0, abs=1e-9)
+
+
+def _ops_in_ynn_fusions(hlo_text: str) -> set[str]:
+  """HLO opcodes inside the computations that XLA:CPU hands to YNNPACK (``__ynn_fusion``)."""
+  bodies, name, lines = {}, None, []
+  for line in hlo_text.splitlines():
+    m = re.match(r"^(?:ENTRY )?%?([\w.\-]+) .*\{$", line)
+    if m:
+      name, lines = m.group(1), []
+    elif line.startswith("}") and name:
+      bodies[name], name = "\n".join(lines), None
+    elif name:
+      lines.append(line)
+  called = re.findall(r"calls=%?([\w.\-]+),[^\n]*__ynn_fusion", hlo_text)
+  return {op for c in called for op in re.findall(r"= \S+ ([a-z][\w\-]*)\(", bodies.get(c, ""))}
+
+
+def test_cpu_compiler_options_keep_convolutions_out_of_ynnpack(monkeypatch):
+  """``train.compiler_options()`` on CPU: convolutions (and their gradients) compile to XLA's
+  own kernels, reductions still to YNNPACK; the values are the default compilation's up to
+  rounding. None on GPU/TPU and when XLA_FLAGS sets the option itself."""
+  monkeypatch.delenv("XLA_FLAGS", raising=False)
+  opts = train.compiler_options()
+  assert opts == {"xla_cpu_experimental_ynn_fusion_type": "LIBRARY_FUSION_TYPE_REDUCE"}
+  assert train.compiler_options("gpu") is None and train.compiler_options("tpu") is None
+  monkeypatch.setenv("XLA_FLAGS", "--xla_cpu_experimental_ynn_fusion_type=dot")
+  assert train.compiler_options() is None
+  monkeypatch.delenv("XLA_FLAGS")
+
+  def loss(x, w):  # conv, then batch-norm statistics (reductions) and a loss
+    y = jax.lax.conv_general_dilated(
+      x, w, (1, 1), "SAME", dimension_numbers=("NHWC", "HWIO", "NHWC")
+    )
+    mean = jnp.mean(y, axis=(0, 1, 2))
+    var = jnp.mean(jnp.square(y - mean), axis=(0, 1, 2))
+    return jnp.sum(jnp.tanh((y - mean) / jnp.sqrt(var + 1e-5)))
+
+  x = jax.random.normal(jax.random.key(0), (8, 16, 16, 32))
+  w = jax.random.normal(jax.random.key(1), (3, 3, 32, 64)) * 0.1
+  grad = jax.grad(loss, argnums=(0, 1))
+  ours = jax.jit(grad, compiler_options=opts)
+  ops = _ops_in_ynn_fusions(ours.lower(x, w).compile().as_text())
+  assert "convolution" not in ops and "reduce" in ops, ops
+  for a, b in zip(ours(x, w), jax.jit(grad)(x, w)):
+    np.testing.assert_allclose(a, b, rtol=1e-4, atol=1e-4)
+
+
+def test_compiler_options_fall_back_to_xla_defaults_when_rejected(monkeypatch, capsys):
+  monkeypatch.setattr(train, "_CPU_COMPILER_OPTIONS", {"xla_cpu_no_such_option": "1"})
+  assert train._cpu_options_accepted.__wrapped__() is False
+  assert "compiling with XLA's defaults" in capsys.readouterr().err
