@@ -23,3 +23,4 @@ PY="$VENV/bin/python"
 "$PY" benchmarks/spike_matmul.py
 "$PY" benchmarks/mask_cost.py
 "$PY" benchmarks/xla_options.py
+"$PY" benchmarks/conv_layers.py
