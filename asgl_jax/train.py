@@ -67,9 +67,9 @@ def example_keys(key: Array, step: Array, batch_size: int) -> Array:
 # YNNPACK's 3×3 convolutions, their weight gradients above all, are 1.5–3× slower than XLA's own
 # (Eigen) ones at the shapes of our conv nets, while its reductions (the batch-norm statistics)
 # are ~10× faster than XLA's: so on CPU the steps keep YNNPACK for reductions only. Same-process
-# timings (benchmarks/xla_options.py): workload B (4-layer conv SNN) 880 → 560 ms per step,
-# workload A64 (recurrent, dots) 113 → 105 ms, A256 unchanged. The float results differ from
-# the default compilation by rounding only (tested).
+# timings (benchmarks/xla_options.py, benchmarks/RESULTS.md): workload B (4-layer conv SNN)
+# 824 → 539 ms per step, A64 (recurrent, dots) 114 → 101 ms, A256 487 → 426 ms, C unchanged.
+# The float results differ from the default compilation by rounding only (tested).
 _YNN_OPTION = "xla_cpu_experimental_ynn_fusion_type"
 _CPU_COMPILER_OPTIONS = {_YNN_OPTION: "LIBRARY_FUSION_TYPE_REDUCE"}
 

@@ -84,17 +84,17 @@ def main():
     g = jax.random.normal(k3, (IMAGES, hw, hw, cout))
     gflop = 2 * IMAGES * hw * hw * 9 * cin * cout / 1e9
     name = f"{hw}×{hw} {cin}→{cout}"
+    # The first layer's input gradient is never needed (its input is the image).
+    products = 2 if cin == 3 else 3
     for variant, opts in variants.items():
       ms = [
         1e3 * harness.median_time(jax.jit(f, compiler_options=opts), (x, g, w), args.repeats)
         for f in _products().values()
       ]
-      # The first layer's input gradient is never needed (its input is the image).
-      total = sum(ms[:2]) if cin == 3 else sum(ms)
-      n = 2 if cin == 3 else 3
+      total = sum(ms[:products])
       print(
         f"| {name} | {gflop:.2f} | {variant} | {ms[0]:.1f} | {ms[1]:.1f} | {ms[2]:.1f} "
-        f"| {total:.1f} | {n * gflop / total * 1e3:.0f} |"
+        f"| {total:.1f} | {products * gflop / total * 1e3:.0f} |"
       )
     t = _torch_times(hw, cin, cout, args.repeats)
     if t is not None:
@@ -102,7 +102,7 @@ def main():
       print(
         f"| {name} | {gflop:.2f} | PyTorch (oneDNN, channels-last) | {fwd:.1f} "
         f"| {both - fwd:.1f} (both gradients) | | {both:.1f} "
-        f"| {(2 if cin == 3 else 3) * gflop / both * 1e3:.0f} |"
+        f"| {products * gflop / both * 1e3:.0f} |"
       )
 
 

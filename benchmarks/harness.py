@@ -19,6 +19,24 @@ def median_time(fn, args, repeats: int) -> float:
   return statistics.median(times)
 
 
+def interleaved_times(calls: dict, rounds: int, steps: int, warmup: int) -> dict:
+  """Median and lower quartile (seconds) of each blocking ``calls[name]()``, timed in one process.
+
+  Every round runs each call ``warmup`` times untimed and then ``steps`` times timed, name after
+  name, so that a shared machine's drift over minutes falls on all variants alike. Returns
+  ``{name: (median, lower quartile)}`` over all timed calls.
+  """
+  times = {name: [] for name in calls}
+  for _ in range(rounds):
+    for name, call in calls.items():
+      for i in range(warmup + steps):
+        t0 = time.perf_counter()
+        call()
+        if i >= warmup:
+          times[name].append(time.perf_counter() - t0)
+  return {n: (statistics.median(t), statistics.quantiles(t, n=4)[0]) for n, t in times.items()}
+
+
 def asgl_train_step(model, loss_fn, p: float, compiler_options="library"):
   """asgl_jax's jitted training step for ``model`` and its initial state, as in training.
 

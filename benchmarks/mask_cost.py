@@ -20,8 +20,6 @@ ratio to plain SG.
 from __future__ import annotations
 
 import argparse
-import statistics
-import time
 
 import harness
 import jax
@@ -52,6 +50,18 @@ def make_step(p: float, learn_alpha: bool):
   return harness.asgl_train_step(model, losses.cross_entropy, p)
 
 
+def make_call(p: float, learn_alpha: bool, batch, key):
+  """One training step per call (blocking), carrying its own state."""
+  step, state = make_step(p, learn_alpha)
+  holder = [state]
+
+  def call():
+    holder[0], m = step(holder[0], batch, key, jnp.float32(p))
+    jax.block_until_ready(m)
+
+  return call
+
+
 def main():
   ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
   ap.add_argument("--batch", default="64,256")
@@ -68,19 +78,8 @@ def main():
       "image": jax.random.uniform(k1, (b, 250, 700)) < 0.02,
       "label": jax.random.randint(k2, (b,), 0, 20),
     }
-    runs = {name: list(make_step(*v)) for name, v in VARIANTS.items()}
-    times = {name: [] for name in VARIANTS}
-    for _ in range(args.rounds):
-      for name, (p, _) in VARIANTS.items():
-        step, state = runs[name]
-        for i in range(2 + args.steps):
-          t0 = time.perf_counter()
-          state, m = step(state, batch, key, jnp.float32(p))
-          jax.block_until_ready(m)
-          if i >= 2:
-            times[name].append(time.perf_counter() - t0)
-        runs[name][1] = state
-    stats = {n: (statistics.median(t), statistics.quantiles(t, n=4)[0]) for n, t in times.items()}
+    calls = {name: make_call(*v, batch, key) for name, v in VARIANTS.items()}
+    stats = harness.interleaved_times(calls, args.rounds, args.steps, warmup=2)
     base = stats["plain SG"]
     for name, (med, q1) in stats.items():
       print(

@@ -21,10 +21,9 @@ quartile per variant and their ratio to XLA's defaults.
 from __future__ import annotations
 
 import argparse
-import statistics
-import time
 from types import SimpleNamespace
 
+import harness
 import jax
 import snn_training
 
@@ -55,15 +54,8 @@ def main():
       name: snn_training.run_ours(workload, wargs, 0.8, compiler_options=opts)
       for name, opts in VARIANTS.items()
     }
-    times = {name: [] for name in VARIANTS}
-    for _ in range(args.rounds):
-      for name, call in calls.items():
-        call()  # the first round's compiles; after that, one warm-up step
-        for _ in range(args.steps):
-          t0 = time.perf_counter()
-          call()
-          times[name].append(time.perf_counter() - t0)
-    stats = {n: (statistics.median(t), statistics.quantiles(t, n=4)[0]) for n, t in times.items()}
+    # warmup=1: the first round's first call compiles; later rounds warm up once each.
+    stats = harness.interleaved_times(calls, args.rounds, args.steps, warmup=1)
     base = stats["XLA defaults"][0]
     for name, (med, q1) in stats.items():
       print(f"| {workload} | {name} | {med * 1e3:.1f} | {q1 * 1e3:.1f} | {med / base:.3f}× |")
