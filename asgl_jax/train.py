@@ -114,6 +114,96 @@ def compiler_options(backend: str | None = None) -> dict[str, str] | None:
   return dict(_CPU_COMPILER_OPTIONS) if _cpu_options_accepted() else None
 
 
+# XLA:CPU allocates a step's temporaries (300 MiB for workload B) and large outputs afresh on
+# every call; glibc's malloc serves allocations above 32 MiB with mmap and returns them with
+# munmap, so every step faults its buffers in again, 4 KiB at a time, and the kernel zeroes
+# each page: 77,000 page faults and 130–150 ms of kernel CPU time per B step. With
+# ``GLIBC_TUNABLES=glibc.malloc.hugetlb=1`` (glibc >= 2.35) malloc asks for transparent huge
+# pages on those mappings: 476 faults per step, B 528 → 466 ms, the MNIST main 65 → 54 s, same
+# results (benchmarks/host_malloc.py, benchmarks/RESULTS.md). The tunable is read when the
+# process starts, so the experiment mains relaunch themselves with it (relaunch_with_hugepages).
+HUGEPAGE_TUNABLE = "glibc.malloc.hugetlb=1"
+_THP_MODE_FILE = "/sys/kernel/mm/transparent_hugepage/enabled"
+
+
+def _thp_mode() -> str:
+  try:
+    with open(_THP_MODE_FILE) as f:
+      return f.read()
+  except OSError:
+    return ""
+
+
+def hugepage_env(
+  environ=None, *, libc: tuple[str, str] | None = None, thp: str | None = None
+) -> dict[str, str] | None:
+  """The environment with ``GLIBC_TUNABLES`` extended by :data:`HUGEPAGE_TUNABLE`, or ``None``.
+
+  ``None`` where the setting cannot help or the user decided otherwise:
+  ``ASGL_JAX_HUGEPAGES=0``; not Linux with glibc >= 2.35; transparent huge pages off
+  (``never`` in ``/sys/kernel/mm/transparent_hugepage/enabled``); ``GLIBC_TUNABLES``
+  already names ``glibc.malloc.hugetlb`` (the user's setting wins). Run your own
+  training script with it from a shell::
+
+      GLIBC_TUNABLES=glibc.malloc.hugetlb=1 python my_train.py
+
+  Args:
+    environ: the environment to extend (default ``os.environ``); it is not modified.
+    libc: ``(name, version)`` (default ``platform.libc_ver()``), for tests.
+    thp: the contents of the THP mode file (default: read it), for tests.
+  """
+  import platform
+
+  env = dict(os.environ if environ is None else environ)
+  if env.get("ASGL_JAX_HUGEPAGES", "1") == "0" or not sys.platform.startswith("linux"):
+    return None
+  name, version = platform.libc_ver() if libc is None else libc
+  try:
+    major_minor = tuple(int(v) for v in version.split(".")[:2])
+  except ValueError:
+    return None
+  if name != "glibc" or major_minor < (2, 35):
+    return None
+  mode = _thp_mode() if thp is None else thp
+  if "[always]" not in mode and "[madvise]" not in mode:
+    return None
+  tunables = env.get("GLIBC_TUNABLES", "")
+  if "glibc.malloc.hugetlb" in tunables:
+    return None
+  env["GLIBC_TUNABLES"] = f"{tunables}:{HUGEPAGE_TUNABLE}" if tunables else HUGEPAGE_TUNABLE
+  return env
+
+
+def relaunch_with_hugepages(module: str) -> None:
+  """Restarts ``python -m <module> ...`` with :func:`hugepage_env`'s environment.
+
+  Call it first thing under ``if __name__ == "__main__":`` (the experiment mains do). It
+  returns without doing anything unless this process was started as ``python -m <module>``
+  (never from a notebook, ``runpy`` or a test) and :func:`hugepage_env` gives an
+  environment; otherwise it replaces the process (``os.execve``, same arguments and
+  interpreter options) and prints one line to stderr. ``ASGL_JAX_HUGEPAGES=0`` turns it off.
+  """
+  argv = list(getattr(sys, "orig_argv", ()))
+  try:
+    launched = argv[argv.index("-m") + 1] == module
+  except (ValueError, IndexError):
+    launched = False
+  if not launched or os.environ.get("_ASGL_JAX_RELAUNCHED") == "1":
+    return
+  env = hugepage_env()
+  if env is None:
+    return
+  env["_ASGL_JAX_RELAUNCHED"] = "1"  # never twice, whatever glibc makes of the tunable
+  print(
+    f"asgl_jax: restarting with GLIBC_TUNABLES={env['GLIBC_TUNABLES']} (transparent huge "
+    "pages for XLA's host buffers; ASGL_JAX_HUGEPAGES=0 turns this off)",
+    file=sys.stderr,
+    flush=True,
+  )
+  sys.stdout.flush()
+  os.execve(sys.executable, [sys.executable, *argv[1:]], env)
+
+
 def make_train_step(graphdef, tx: optax.GradientTransformation, loss_fn: Callable) -> Callable:
   """``(state, batch, key, p) -> (state, metrics)``; jit it with :func:`compiler_options`."""
 
@@ -471,6 +561,8 @@ def train_and_evaluate(config, workdir: str, dataset) -> dict[str, Any]:
     "epochs": num_epochs,
     "wall_seconds": time.perf_counter() - t_start,
     "num_devices": n_dev,
+    # whether malloc ran with transparent huge pages (relaunch_with_hugepages): wall time only
+    "host_hugepages": HUGEPAGE_TUNABLE in os.environ.get("GLIBC_TUNABLES", ""),
     "num_classes": dataset.num_classes,
     "method": config.method,
     "num_params": models.count_params(model),

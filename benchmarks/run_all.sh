@@ -6,6 +6,9 @@
 #   spike_primitive.py
 #   spike_matmul.py   (event-driven vs dense input projection by spike density)
 #   mask_cost.py      (ASGL mask and learned width vs plain SG, interleaved in one process)
+#   xla_options.py    (train.compiler_options() vs XLA's defaults, one process)
+#   conv_layers.py    (workload B's convolutions one by one, XLA vs PyTorch/oneDNN)
+#   host_malloc.py    (B, A64, A256 with and without huge pages for malloc, every implementation)
 # Usage: bash benchmarks/run_all.sh [extra snn_training.py flags, e.g. --repeats 20]
 # On a GPU machine add --workloads A64,A256,B,C,D (C then uses 16,384 neurons).
 set -euo pipefail
@@ -24,3 +27,4 @@ PY="$VENV/bin/python"
 "$PY" benchmarks/mask_cost.py
 "$PY" benchmarks/xla_options.py
 "$PY" benchmarks/conv_layers.py
+"$PY" benchmarks/host_malloc.py

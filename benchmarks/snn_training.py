@@ -711,10 +711,12 @@ def worker(workload: str, impl: str, args) -> dict:
   peak_with_compile = _vm_hwm_mib()
   _reset_vm_hwm()  # from here on the high-water mark is that of training steps alone
   times = []
+  usage0 = resource.getrusage(resource.RUSAGE_SELF)
   for _ in range(args.repeats):
     t0 = time.perf_counter()
     call()
     times.append(time.perf_counter() - t0)
+  usage1 = resource.getrusage(resource.RUSAGE_SELF)
   med = statistics.median(times)
   return {
     "workload": workload,
@@ -726,6 +728,10 @@ def worker(workload: str, impl: str, args) -> dict:
     "peak_rss_mib": peak_with_compile,
     "step_rss_mib": _vm_hwm_mib(),
     "gflops": flops(workload, args) / med / 1e9,
+    # Page faults and kernel CPU time (all threads) per timed step: buffers the allocator maps
+    # afresh each step are faulted in and zeroed by the kernel (host_malloc.py).
+    "faults_per_step": (usage1.ru_minflt - usage0.ru_minflt) / args.repeats,
+    "kernel_ms_per_step": 1e3 * (usage1.ru_stime - usage0.ru_stime) / args.repeats,
   }
 
 
@@ -747,7 +753,9 @@ def versions() -> dict:
   return v
 
 
-def run_worker(workload: str, impl: str, args) -> dict:
+def run_worker(workload: str, impl: str, args, env: dict | None = None) -> dict:
+  """Runs one (workload, implementation) in a subprocess (environment ``env``, default this
+  process's) and returns its result row."""
   cmd = [
     sys.executable,
     __file__,
@@ -756,7 +764,7 @@ def run_worker(workload: str, impl: str, args) -> dict:
     f"--warmup={args.warmup}",
     f"--c-neurons={args.c_neurons}",
   ]
-  r = subprocess.run(cmd, capture_output=True, text=True)
+  r = subprocess.run(cmd, capture_output=True, text=True, env=env)
   lines = [ln for ln in r.stdout.splitlines() if ln.startswith("RESULT ")]
   if r.returncode or not lines:
     err = (r.stderr.strip().splitlines() or ["?"])[-1][:80]
@@ -780,6 +788,8 @@ def combine(rounds: list[dict]) -> dict:
     spread=(max(ms) - min(ms)) / med,
     peak_rss_mib=max(r["peak_rss_mib"] for r in rounds),
     step_rss_mib=max(r["step_rss_mib"] for r in rounds),
+    faults_per_step=statistics.median(r["faults_per_step"] for r in rounds),
+    kernel_ms_per_step=statistics.median(r["kernel_ms_per_step"] for r in rounds),
     compile_s=None
     if rounds[0]["compile_s"] is None
     else statistics.median(r["compile_s"] for r in rounds),

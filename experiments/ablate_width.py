@@ -12,7 +12,7 @@ of ``{method, width, test_snn_accuracy}``), ``ablation.md`` (a table) and
 import os
 import time
 
-from absl import app, flags
+from absl import flags
 from ml_collections import config_flags
 
 from experiments import common, studies
@@ -35,4 +35,4 @@ def main(argv):
 
 
 if __name__ == "__main__":
-  app.run(main)
+  common.run_app(main, "experiments.ablate_width")

@@ -7,7 +7,7 @@ Data come from tensorflow-datasets (pip install 'asgl_jax[data]'); without
 internet, prepare them elsewhere and point ``--config.dataset.data_dir`` at them.
 """
 
-from absl import app, flags
+from absl import flags
 from ml_collections import config_flags
 
 from experiments import common
@@ -25,4 +25,4 @@ def main(argv):
 
 
 if __name__ == "__main__":
-  app.run(main)
+  common.run_app(main, "experiments.cifar")

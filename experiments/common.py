@@ -5,9 +5,17 @@ import os
 import sys
 import time
 
-from absl import logging
+from absl import app, logging
 
 from asgl_jax import data, parallel, train
+
+
+def run_app(main, module: str) -> None:
+  """``absl.app.run(main)`` for ``python -m <module>``: on Linux, first restarts the process
+  with transparent huge pages for large host buffers (:func:`asgl_jax.train.relaunch_with_hugepages`;
+  ``ASGL_JAX_HUGEPAGES=0`` turns it off)."""
+  train.relaunch_with_hugepages(module)
+  app.run(main)
 
 
 def setup(config) -> None:

@@ -3,9 +3,8 @@
 python -m experiments.dvs_cifar10 --config=experiments/configs/dvs_cifar10.py --config.dataset.data_dir=DIR
 """
 
-from absl import app
-
+from experiments import common
 from experiments.shd import main
 
 if __name__ == "__main__":
-  app.run(main)
+  common.run_app(main, "experiments.dvs_cifar10")

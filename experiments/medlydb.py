@@ -3,9 +3,8 @@
 python -m experiments.medlydb --config=experiments/configs/medlydb.py --config.dataset.data_dir=DIR
 """
 
-from absl import app
-
+from experiments import common
 from experiments.shd import main
 
 if __name__ == "__main__":
-  app.run(main)
+  common.run_app(main, "experiments.medlydb")

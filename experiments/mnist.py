@@ -9,7 +9,7 @@ summary.json to the workdir; a rerun with the same workdir resumes.
 
 import os
 
-from absl import app, flags
+from absl import flags
 from ml_collections import config_flags
 
 from experiments import common
@@ -26,4 +26,4 @@ def main(argv):
 
 
 if __name__ == "__main__":
-  app.run(main)
+  common.run_app(main, "experiments.mnist")

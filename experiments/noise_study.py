@@ -13,7 +13,7 @@ embedded SNN and of the noisy network per epoch, and p) to the workdir.
 import os
 import time
 
-from absl import app, flags
+from absl import flags
 from ml_collections import config_flags
 
 from experiments import common, studies
@@ -36,4 +36,4 @@ def main(argv):
 
 
 if __name__ == "__main__":
-  app.run(main)
+  common.run_app(main, "experiments.noise_study")

@@ -4,7 +4,7 @@ python -m experiments.shd --config=experiments/configs/shd.py [--config.dataset.
 python -m experiments.shd --config=experiments/configs/randman.py      # offline
 """
 
-from absl import app, flags
+from absl import flags
 from ml_collections import config_flags
 
 from experiments import common
@@ -22,4 +22,4 @@ def main(argv):
 
 
 if __name__ == "__main__":
-  app.run(main)
+  common.run_app(main, "experiments.shd")

@@ -104,6 +104,10 @@ def test_mnist_main_end_to_end(tmp_path):
     assert k in summary
   assert summary["steps"] == 3 and summary["num_classes"] == 10
   assert "Embedded SNN test accuracy" in r.stdout
+  # `python -m experiments.*` restarts itself with huge pages where they can be had
+  tunables = os.environ.get("GLIBC_TUNABLES", "")
+  expected = train.HUGEPAGE_TUNABLE in tunables or train.hugepage_env() is not None
+  assert summary["host_hugepages"] is expected
   import nir
 
   graph = nir.read(tmp_path / "model.nir")

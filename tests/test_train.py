@@ -287,3 +287,60 @@ def test_compiler_options_fall_back_to_xla_defaults_when_rejected(monkeypatch, c
   monkeypatch.setattr(train, "_CPU_COMPILER_OPTIONS", {"xla_cpu_no_such_option": "1"})
   assert train._cpu_options_accepted.__wrapped__() is False
   assert "compiling with XLA's defaults" in capsys.readouterr().err
+
+
+_GLIBC, _THP = ("glibc", "2.36"), "always [madvise] never\n"
+
+
+def test_hugepage_env_adds_the_tunable_only_where_it_can_help():
+  env = train.hugepage_env({"A": "1"}, libc=_GLIBC, thp=_THP)
+  assert env == {"A": "1", "GLIBC_TUNABLES": "glibc.malloc.hugetlb=1"}
+  other = train.hugepage_env({"GLIBC_TUNABLES": "glibc.malloc.arena_max=2"}, libc=_GLIBC, thp=_THP)
+  assert other["GLIBC_TUNABLES"] == "glibc.malloc.arena_max=2:glibc.malloc.hugetlb=1"
+  assert train.hugepage_env({}, libc=_GLIBC, thp="[always] madvise never")["GLIBC_TUNABLES"]
+  for environ, libc, thp in (
+    ({"GLIBC_TUNABLES": "glibc.malloc.hugetlb=0"}, _GLIBC, _THP),  # the user's setting wins
+    ({"ASGL_JAX_HUGEPAGES": "0"}, _GLIBC, _THP),  # opted out
+    ({}, ("glibc", "2.34"), _THP),  # no glibc.malloc.hugetlb before 2.35
+    ({}, ("", ""), _THP),  # musl, or not found
+    ({}, _GLIBC, "always madvise [never]\n"),  # THP off
+    ({}, _GLIBC, ""),  # no THP file
+  ):
+    assert train.hugepage_env(environ, libc=libc, thp=thp) is None, (environ, libc, thp)
+  source = {"A": "1"}
+  train.hugepage_env(source, libc=_GLIBC, thp=_THP)
+  assert source == {"A": "1"}  # not modified
+
+
+def test_relaunch_with_hugepages_restarts_only_python_dash_m(tmp_path):
+  # In this (pytest) process nothing happens: it was not started as `python -m hp_probe`.
+  train.relaunch_with_hugepages("hp_probe")
+  (tmp_path / "hp_probe.py").write_text(
+    "import os, sys\n"
+    "from asgl_jax import train\n"
+    "train.relaunch_with_hugepages('hp_probe')\n"
+    "print('ARGS', sys.argv[1:], 'TUNABLES', os.environ.get('GLIBC_TUNABLES'))\n"
+  )
+  root = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+  base = {k: v for k, v in os.environ.items() if k not in ("GLIBC_TUNABLES", "ASGL_JAX_HUGEPAGES")}
+  base["PYTHONPATH"] = os.pathsep.join([str(tmp_path), root])
+
+  def probe(**extra):
+    env = dict(base, **extra)
+    r = subprocess.run(
+      [sys.executable, "-m", "hp_probe", "--x=1"], capture_output=True, text=True, env=env
+    )
+    assert r.returncode == 0, r.stderr[-2000:]
+    return r
+
+  r = probe()
+  if train.hugepage_env(base) is None:  # this machine cannot use it: no restart
+    assert "restarting" not in r.stderr and "TUNABLES None" in r.stdout
+  else:
+    assert r.stderr.count("asgl_jax: restarting with GLIBC_TUNABLES=glibc.malloc.hugetlb=1") == 1
+    assert r.stdout.count("ARGS") == 1  # the first process ran nothing after the restart
+    assert "ARGS ['--x=1'] TUNABLES glibc.malloc.hugetlb=1" in r.stdout
+  for extra in ({"ASGL_JAX_HUGEPAGES": "0"}, {"GLIBC_TUNABLES": "glibc.malloc.hugetlb=0"}):
+    r = probe(**extra)
+    assert "restarting" not in r.stderr, extra
+    assert f"TUNABLES {extra.get('GLIBC_TUNABLES')}" in r.stdout
