@@ -117,11 +117,12 @@ def compiler_options(backend: str | None = None) -> dict[str, str] | None:
 # XLA:CPU allocates a step's temporaries (300 MiB for workload B) and large outputs afresh on
 # every call; glibc's malloc serves allocations above 32 MiB with mmap and returns them with
 # munmap, so every step faults its buffers in again, 4 KiB at a time, and the kernel zeroes
-# each page: 77,000 page faults and 130–150 ms of kernel CPU time per B step. With
+# each page: 77,000 page faults and ~140 ms of kernel CPU time per B step. With
 # ``GLIBC_TUNABLES=glibc.malloc.hugetlb=1`` (glibc >= 2.35) malloc asks for transparent huge
-# pages on those mappings: 476 faults per step, B 528 → 466 ms, the MNIST main 65 → 54 s, same
-# results (benchmarks/host_malloc.py, benchmarks/RESULTS.md). The tunable is read when the
-# process starts, so the experiment mains relaunch themselves with it (relaunch_with_hugepages).
+# pages on those mappings: ~400 faults per step, B 555 → 494 ms, the MNIST main 66–69 → 52 s
+# of training, same results (benchmarks/host_malloc.py, benchmarks/RESULTS.md). The tunable is
+# read when the process starts, so the experiment mains relaunch themselves with it
+# (relaunch_with_hugepages).
 HUGEPAGE_TUNABLE = "glibc.malloc.hugetlb=1"
 _THP_MODE_FILE = "/sys/kernel/mm/transparent_hugepage/enabled"
 
