@@ -123,7 +123,8 @@ def compiler_options(backend: str | None = None) -> dict[str, str] | None:
 # of training, same results (benchmarks/host_malloc.py, benchmarks/RESULTS.md). The tunable is
 # read when the process starts, so the experiment mains relaunch themselves with it
 # (relaunch_with_hugepages).
-HUGEPAGE_TUNABLE = "glibc.malloc.hugetlb=1"
+_HUGETLB = "glibc.malloc.hugetlb"
+HUGEPAGE_TUNABLE = f"{_HUGETLB}=1"
 _THP_MODE_FILE = "/sys/kernel/mm/transparent_hugepage/enabled"
 
 
@@ -169,7 +170,7 @@ def hugepage_env(
   if "[always]" not in mode and "[madvise]" not in mode:
     return None
   tunables = env.get("GLIBC_TUNABLES", "")
-  if "glibc.malloc.hugetlb" in tunables:
+  if _HUGETLB in tunables:
     return None
   env["GLIBC_TUNABLES"] = f"{tunables}:{HUGEPAGE_TUNABLE}" if tunables else HUGEPAGE_TUNABLE
   return env

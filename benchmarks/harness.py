@@ -37,15 +37,16 @@ def interleaved_times(calls: dict, rounds: int, steps: int, warmup: int) -> dict
   return {n: (statistics.median(t), statistics.quantiles(t, n=4)[0]) for n, t in times.items()}
 
 
-def asgl_train_step(model, loss_fn, p: float, compiler_options="library"):
-  """asgl_jax's jitted training step for ``model`` and its initial state, as in training.
+def asgl_step_call(model, loss_fn, p: float, batch, key, compiler_options="library"):
+  """A blocking call that runs one asgl_jax training step of ``model`` on ``batch``, as in
+  training, and carries the training state from call to call.
 
   ``compiler_options="library"``: ``train.compiler_options()``, as ``train_and_evaluate``
   compiles it; anything else is passed to ``jax.jit`` as it is (``None``: XLA's defaults).
 
   SGD with momentum 0.9 on the weights and Adam on the spiking parameters (widths, decays).
-  ``step(state, batch, key, p)``: with ``p < 1`` p is traced (a schedule changes it without
-  recompiling); with ``p = 1`` it is baked in, as method "sg" does (no mask).
+  With ``p < 1`` p is traced (a schedule changes it without recompiling); with ``p = 1`` it
+  is baked in, as method "sg" does (no mask).
   """
   import jax
   import jax.numpy as jnp
@@ -58,7 +59,6 @@ def asgl_train_step(model, loss_fn, p: float, compiler_options="library"):
     {"weights": optax.sgd(0.1, momentum=0.9), "spiking": optax.adam(1e-3)},
     {"weights": "weights", "spiking": "spiking"},
   )
-  state = train.TrainState(jnp.int32(0), params, stats, tx.init(params))
   fn = train.make_train_step(graphdef, tx, loss_fn)
   step = jax.jit(
     lambda s, b, k, q: fn(s, b, k, q if p < 1.0 else 1.0),
@@ -67,4 +67,11 @@ def asgl_train_step(model, loss_fn, p: float, compiler_options="library"):
       train.compiler_options() if compiler_options == "library" else compiler_options
     ),
   )
-  return step, state
+  holder = [train.TrainState(jnp.int32(0), params, stats, tx.init(params))]
+  pj = jnp.float32(p)
+
+  def call():
+    holder[0], metrics = step(holder[0], batch, key, pj)
+    jax.block_until_ready(metrics)
+
+  return call

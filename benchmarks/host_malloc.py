@@ -7,7 +7,7 @@ XLA:CPU (and PyTorch's CPU allocator) get a step's large buffers from glibc's ma
 maps allocations above 32 MiB with ``mmap`` and unmaps them when they are freed: every step
 faults those pages in again, 4 KiB at a time, and the kernel zeroes each one.
 ``GLIBC_TUNABLES=glibc.malloc.hugetlb=1`` (glibc >= 2.35) makes malloc ask for transparent
-huge pages on its mappings (``madvise(MADV_HUGEPAGE)``), 512 times fewer faults.
+huge pages on its mappings (``madvise(MADV_HUGEPAGE)``): up to 512 times fewer faults.
 ``asgl_jax.train.relaunch_with_hugepages`` restarts the experiment mains with it.
 
 Each (workload, implementation, setting) runs in its own subprocess through

@@ -23,7 +23,6 @@ import argparse
 
 import harness
 import jax
-import jax.numpy as jnp
 from flax import nnx
 
 from asgl_jax import losses, models
@@ -36,7 +35,8 @@ VARIANTS = {
 }
 
 
-def make_step(p: float, learn_alpha: bool):
+def make_call(p: float, learn_alpha: bool, batch, key):
+  """One blocking training step per call, carrying its own state."""
   neuron = {
     "decay": 0.5,
     "threshold": 1.0,
@@ -47,19 +47,7 @@ def make_step(p: float, learn_alpha: bool):
   model = models.SpikingRNN(
     700, 240, num_classes=20, time_steps=250, rngs=nnx.Rngs(0), neuron=neuron, batch_major=True
   )
-  return harness.asgl_train_step(model, losses.cross_entropy, p)
-
-
-def make_call(p: float, learn_alpha: bool, batch, key):
-  """One training step per call (blocking), carrying its own state."""
-  step, state = make_step(p, learn_alpha)
-  holder = [state]
-
-  def call():
-    holder[0], m = step(holder[0], batch, key, jnp.float32(p))
-    jax.block_until_ready(m)
-
-  return call
+  return harness.asgl_step_call(model, losses.cross_entropy, p, batch, key)
 
 
 def main():

@@ -198,18 +198,9 @@ def run_ours(workload, args, p, spikes_as_bool=True, compiler_options="library")
   else:
     model = models.resnet18(num_classes=10, time_steps=2, rngs=rngs, neuron=neuron)
     loss_fn = losses.cross_entropy
-  step, state = harness.asgl_train_step(model, loss_fn, p, compiler_options)
   x, y = _jax_data(workload, args, spikes_as_bool)  # bool: as a spike dataset stores them
   batch = {"image": x, "label": y}
-  key = jax.random.key(1)
-  pj = jnp.float32(p)
-  holder = [state]
-
-  def call():
-    holder[0], m = step(holder[0], batch, key, pj)
-    jax.block_until_ready(m)
-
-  return call
+  return harness.asgl_step_call(model, loss_fn, p, batch, jax.random.key(1), compiler_options)
 
 
 def _sgd_steps(loss_fn, params):
