@@ -19,22 +19,49 @@ def median_time(fn, args, repeats: int) -> float:
   return statistics.median(times)
 
 
-def interleaved_times(calls: dict, rounds: int, steps: int, warmup: int) -> dict:
-  """Median and lower quartile (seconds) of each blocking ``calls[name]()``, timed in one process.
+def interleaved_samples(calls: dict, rounds: int, steps: int, warmup: int) -> dict:
+  """Seconds of each blocking ``calls[name]()``, timed in one process, per round.
 
   Every round runs each call ``warmup`` times untimed and then ``steps`` times timed, name after
   name, so that a shared machine's drift over minutes falls on all variants alike. Returns
-  ``{name: (median, lower quartile)}`` over all timed calls.
+  ``{name: [[round 0's times], [round 1's times], ...]}``.
   """
   times = {name: [] for name in calls}
   for _ in range(rounds):
     for name, call in calls.items():
+      row = []
       for i in range(warmup + steps):
         t0 = time.perf_counter()
         call()
         if i >= warmup:
-          times[name].append(time.perf_counter() - t0)
-  return {n: (statistics.median(t), statistics.quantiles(t, n=4)[0]) for n, t in times.items()}
+          row.append(time.perf_counter() - t0)
+      times[name].append(row)
+  return times
+
+
+def interleaved_times(calls: dict, rounds: int, steps: int, warmup: int) -> dict:
+  """Median and lower quartile (seconds) of each call over all timed calls of
+  :func:`interleaved_samples`: ``{name: (median, lower quartile)}``."""
+  samples = interleaved_samples(calls, rounds, steps, warmup)
+  out = {}
+  for name, rows in samples.items():
+    t = [x for row in rows for x in row]
+    out[name] = (statistics.median(t), statistics.quantiles(t, n=4)[0])
+  return out
+
+
+def paired_ratios(samples: dict, base: str) -> dict:
+  """Per-round ratios of each variant's median to ``base``'s median in the same round, from
+  :func:`interleaved_samples`: ``{name: (median ratio, lower quartile, upper quartile)}``.
+
+  A round's variants ran back to back, so drift between rounds cancels in the ratio.
+  """
+  out = {}
+  for name, rows in samples.items():
+    r = [statistics.median(a) / statistics.median(b) for a, b in zip(rows, samples[base])]
+    q1, _, q3 = statistics.quantiles(r, n=4) if len(r) > 1 else (r[0], r[0], r[0])
+    out[name] = (statistics.median(r), q1, q3)
+  return out
 
 
 def asgl_step_call(model, loss_fn, p: float, batch, key, compiler_options="library"):

@@ -1,6 +1,6 @@
 """What the ASGL mask and the learned width cost in one training step, measured in one process.
 
-    python benchmarks/mask_cost.py [--batch 64,256] [--rounds 8] [--steps 5]
+    python benchmarks/mask_cost.py [--batch 64,256] [--rounds 16] [--steps 3]
 
 Workload A of ``snn_training.py`` (700-240 recurrent LIF-20, T = 250, Bernoulli(0.02) spikes
 as bool, asgl_jax's ``SpikingRNN`` and ``train.make_train_step``) in four variants:
@@ -12,14 +12,16 @@ as bool, asgl_jax's ``SpikingRNN`` and ``train.make_train_step``) in four varian
 
 The differences are a few percent, the size of this shared VM's drift between separate
 processes, so here all four step functions are compiled in one process and timed in
-``--rounds`` interleaved rounds of ``--steps`` steps each (after two warm-up steps per round);
-the table gives the median and the lower quartile of all timed steps per variant and their
-ratio to plain SG.
+``--rounds`` interleaved rounds of ``--steps`` steps each (after one warm-up step per round).
+The table gives the median and the lower quartile of all timed steps per variant, and the
+ratio to plain SG as the median (and interquartile range) of the per-round ratios: a round's
+variants run back to back, so the VM's drift between rounds cancels in them.
 """
 
 from __future__ import annotations
 
 import argparse
+import statistics
 
 import harness
 import jax
@@ -53,12 +55,10 @@ def make_call(p: float, learn_alpha: bool, batch, key):
 def main():
   ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
   ap.add_argument("--batch", default="64,256")
-  ap.add_argument("--rounds", type=int, default=8)
-  ap.add_argument("--steps", type=int, default=5)
+  ap.add_argument("--rounds", type=int, default=16)
+  ap.add_argument("--steps", type=int, default=3)
   args = ap.parse_args()
-  print(
-    "| B | variant | median ms | lower-quartile ms | median vs plain SG | quartile vs plain SG |"
-  )
+  print("| B | variant | median ms | lower-quartile ms | vs plain SG (per-round median) | IQR |")
   print("|---|---|---|---|---|---|")
   for b in (int(x) for x in args.batch.split(",")):
     k1, k2, key = jax.random.split(jax.random.key(0), 3)
@@ -67,12 +67,15 @@ def main():
       "label": jax.random.randint(k2, (b,), 0, 20),
     }
     calls = {name: make_call(*v, batch, key) for name, v in VARIANTS.items()}
-    stats = harness.interleaved_times(calls, args.rounds, args.steps, warmup=2)
-    base = stats["plain SG"]
-    for name, (med, q1) in stats.items():
+    samples = harness.interleaved_samples(calls, args.rounds, args.steps, warmup=1)
+    ratios = harness.paired_ratios(samples, "plain SG")
+    for name, rows in samples.items():
+      t = sorted(x for row in rows for x in row)
+      med, q1 = statistics.median(t), statistics.quantiles(t, n=4)[0]
+      r, r1, r3 = ratios[name]
       print(
-        f"| {b} | {name} | {med * 1e3:.1f} | {q1 * 1e3:.1f} | {med / base[0]:.3f}× "
-        f"| {q1 / base[1]:.3f}× |"
+        f"| {b} | {name} | {med * 1e3:.1f} | {q1 * 1e3:.1f} | {r:.3f}× | {r1:.3f}–{r3:.3f} |",
+        flush=True,
       )
 
 

@@ -78,6 +78,19 @@ def test_forward_and_gradients_match_formulas(name, alpha):
   np.testing.assert_allclose(g_a, dh_da(u.astype(np.float64), alpha), rtol=1e-5, atol=1e-6)
 
 
+@pytest.mark.parametrize("name", BUILTINS)
+def test_builtin_surrogates_scale_u_by_the_reciprocal_width(name):
+  """x = u/α is computed as u·(1/α): the membrane potential is multiplied, never divided.
+  (XLA:CPU keeps a tensor-sized quotient as a buffer of its own; a product fuses into every
+  consumer. benchmarks/RESULTS.md: 4–5 % of the recurrent training step.)"""
+  sur = asgl_jax.get_surrogate(name)
+  for fn in (sur.forward, sur.grad):
+    jaxpr = jax.make_jaxpr(fn)(jnp.ones((8, 3)), jnp.full((3,), 0.7)).jaxpr
+    u = jaxpr.invars[0]
+    uses = [e.primitive.name for e in jaxpr.eqns if any(v is u for v in e.invars)]
+    assert uses == ["mul"], (fn, uses)
+
+
 def test_rect_edges_have_zero_gradient():
   u = jnp.array([-0.5, 0.5, -0.4999, 0.4999])
   g = jax.grad(lambda u: asgl_jax.spike(u, 1.0, p=0.0).sum())(u)
