@@ -203,6 +203,33 @@ def _sum_to_shape(x: Array, shape: tuple[int, ...]) -> Array:
   return jnp.sum(x, axis=axes, keepdims=False).reshape(shape) if axes else x.reshape(shape)
 
 
+def _grad_sum_to_shape(x: Array, shape: tuple[int, ...]) -> Array:
+  """:func:`_sum_to_shape` for a parameter's gradient summed over an activation-sized tensor
+  (∂α, ∂γ, ∂ϑ of a layer: Σ over time, batch and space of their elementwise terms).
+
+  On CPU the sum is taken as the matrix product ``ones[2, M] @ x[M, C]`` (first row). XLA:CPU
+  hands a plain reduction to YNNPACK, whose fusion takes in the multiplies and adds producing
+  the summand but not its selects and compares, so XLA wrote each of those inputs out as a
+  tensor of its own to feed it (four activation-sized tensors per layer for ∂α in workload B
+  of benchmarks/snn_training.py). A matrix product has one operand, which XLA computes in one
+  fusion: B's step 6 % faster (benchmarks/RESULTS.md). Two rows, because XLA turns a
+  matrix-vector product back into a reduction. Other platforms: ``jnp.sum``, as
+  :func:`_sum_to_shape`. Shapes other than a scalar or the trailing axes of ``x`` fall back to
+  :func:`_sum_to_shape`.
+  """
+  shape = tuple(shape)
+  lead = x.ndim - len(shape)
+  if lead <= 0 or (shape and tuple(x.shape[lead:]) != shape) or (not shape and x.ndim < 2):
+    return _sum_to_shape(x, shape)
+
+  def cpu(x):
+    flat = x.reshape(-1, x.shape[-1] if not shape else math.prod(shape))
+    rows = jnp.ones((2, flat.shape[0]), flat.dtype) @ flat
+    return (jnp.sum(rows[0]) if not shape else rows[0]).reshape(shape)
+
+  return jax.lax.platform_dependent(x, cpu=cpu, default=lambda x: _sum_to_shape(x, shape))
+
+
 def _compute_dtype(u: Array, alpha: Array):
   return jnp.promote_types(jnp.promote_types(u.dtype, alpha.dtype), jnp.float32)
 
@@ -234,7 +261,7 @@ def _asgl_bwd(sur, mode, res, g):
   du, da = sur.grad(u.astype(dt), jnp.broadcast_to(alpha.astype(dt), u.shape))
   gd = g.astype(dt)
   g_u = (gd * du).astype(u.dtype)
-  g_alpha = _sum_to_shape(gd * da, alpha.shape).astype(alpha.dtype)
+  g_alpha = _grad_sum_to_shape(gd * da, alpha.shape).astype(alpha.dtype)
   return g_u, g_alpha, None
 
 

@@ -43,11 +43,13 @@ def interleaved_times(calls: dict, rounds: int, steps: int, warmup: int) -> dict
   """Median and lower quartile (seconds) of each call over all timed calls of
   :func:`interleaved_samples`: ``{name: (median, lower quartile)}``."""
   samples = interleaved_samples(calls, rounds, steps, warmup)
-  out = {}
-  for name, rows in samples.items():
-    t = [x for row in rows for x in row]
-    out[name] = (statistics.median(t), statistics.quantiles(t, n=4)[0])
-  return out
+  return {name: pooled(rows) for name, rows in samples.items()}
+
+
+def pooled(rows: list) -> tuple[float, float]:
+  """Median and lower quartile of all the times in ``rows`` (one list per round)."""
+  t = [x for row in rows for x in row]
+  return statistics.median(t), statistics.quantiles(t, n=4)[0]
 
 
 def paired_ratios(samples: dict, base: str) -> dict:
@@ -62,6 +64,18 @@ def paired_ratios(samples: dict, base: str) -> dict:
     q1, _, q3 = statistics.quantiles(r, n=4) if len(r) > 1 else (r[0], r[0], r[0])
     out[name] = (statistics.median(r), q1, q3)
   return out
+
+
+def paired_table(samples: dict, base: str) -> list[str]:
+  """Markdown table cells ``name | median ms | lower-quartile ms | ratio× | q1–q3 |`` per
+  variant of :func:`interleaved_samples`, the ratio being :func:`paired_ratios` to ``base``."""
+  ratios = paired_ratios(samples, base)
+  rows = []
+  for name, times in samples.items():
+    med, q1 = pooled(times)
+    r, r1, r3 = ratios[name]
+    rows.append(f"{name} | {med * 1e3:.1f} | {q1 * 1e3:.1f} | {r:.3f}× | {r1:.3f}–{r3:.3f} |")
+  return rows
 
 
 def asgl_step_call(model, loss_fn, p: float, batch, key, compiler_options="library"):

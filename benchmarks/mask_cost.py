@@ -21,7 +21,6 @@ variants run back to back, so the VM's drift between rounds cancels in them.
 from __future__ import annotations
 
 import argparse
-import statistics
 
 import harness
 import jax
@@ -68,15 +67,8 @@ def main():
     }
     calls = {name: make_call(*v, batch, key) for name, v in VARIANTS.items()}
     samples = harness.interleaved_samples(calls, args.rounds, args.steps, warmup=1)
-    ratios = harness.paired_ratios(samples, "plain SG")
-    for name, rows in samples.items():
-      t = sorted(x for row in rows for x in row)
-      med, q1 = statistics.median(t), statistics.quantiles(t, n=4)[0]
-      r, r1, r3 = ratios[name]
-      print(
-        f"| {b} | {name} | {med * 1e3:.1f} | {q1 * 1e3:.1f} | {r:.3f}× | {r1:.3f}–{r3:.3f} |",
-        flush=True,
-      )
+    for row in harness.paired_table(samples, "plain SG"):
+      print(f"| {b} | {row}", flush=True)
 
 
 if __name__ == "__main__":

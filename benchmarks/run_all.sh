@@ -6,6 +6,7 @@
 #   spike_primitive.py
 #   spike_matmul.py   (event-driven vs dense input projection by spike density)
 #   mask_cost.py      (ASGL mask and learned width vs plain SG, interleaved in one process)
+#   lowering_ab.py    (two of the library's CPU lowering choices undone in turn, one process)
 #   xla_options.py    (train.compiler_options() vs XLA's defaults, one process)
 #   conv_layers.py    (workload B's convolutions one by one, XLA vs PyTorch/oneDNN)
 #   host_malloc.py    (B, A64, A256 with and without huge pages for malloc, every implementation)
@@ -25,6 +26,7 @@ PY="$VENV/bin/python"
 "$PY" benchmarks/spike_primitive.py
 "$PY" benchmarks/spike_matmul.py
 "$PY" benchmarks/mask_cost.py
+"$PY" benchmarks/lowering_ab.py
 "$PY" benchmarks/xla_options.py
 "$PY" benchmarks/conv_layers.py
 "$PY" benchmarks/host_malloc.py

@@ -159,7 +159,7 @@ def _dense_lif_model(n, t, rngs, neuron):
   return DenseLIF()
 
 
-def run_ours(workload, args, p, spikes_as_bool=True, compiler_options="library"):
+def run_ours(workload, args, p, spikes_as_bool=True, compiler_options="library", surrogate="rect"):
   import jax
   import jax.numpy as jnp
   from flax import nnx
@@ -167,7 +167,7 @@ def run_ours(workload, args, p, spikes_as_bool=True, compiler_options="library")
   from asgl_jax import losses, models
 
   s = shape_of(workload, args)
-  neuron = {"decay": 0.5, "threshold": 1.0, "alpha": 1.0, "surrogate": "rect"}
+  neuron = {"decay": 0.5, "threshold": 1.0, "alpha": 1.0, "surrogate": surrogate}
   if p >= 1.0:
     neuron["learn_alpha"] = False
   rngs = nnx.Rngs(0)
