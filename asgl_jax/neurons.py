@@ -668,7 +668,6 @@ def _rlif_core_bwd(sur, mode, detach, unroll, res, cts):
   (a0, g_decay, g_thr, g_alpha), a = jax.lax.scan(
     step, (zeros, zeros, zeros, zeros), xs, reverse=True, unroll=unroll
   )
-  g_decay = spiking._grad_sum_to_shape(g_decay, decay.shape)
   g_thr = spiking._grad_sum_to_shape(g_thr, thr.shape)
   g_alpha = spiking._grad_sum_to_shape(g_alpha, alpha.shape)
   n = u.shape[-1]
@@ -677,7 +676,8 @@ def _rlif_core_bwd(sur, mode, detach, unroll, res, cts):
     g_w = s0.reshape(-1, n).T @ a0.reshape(-1, n)
     if u.shape[0] > 1:
       g_w = g_w + spikes[:-1].reshape(-1, n).T @ a[1:].reshape(-1, n)
-  g_decay = g_decay + spiking._grad_sum_to_shape(a0 * v0 * (1.0 - s0), decay.shape)
+  # ∂γ's t = 0 term (the initial state) joins the loop's accumulator: one sum, not two.
+  g_decay = spiking._grad_sum_to_shape(g_decay + a0 * v0 * (1.0 - s0), decay.shape)
   g_v0 = decay * (1.0 - s0) * a0
   g_s0 = jnp.zeros_like(a0) if wt is None else a0 @ wt
   if not detach:

@@ -219,13 +219,13 @@ def _grad_sum_to_shape(x: Array, shape: tuple[int, ...]) -> Array:
   """
   shape = tuple(shape)
   lead = x.ndim - len(shape)
-  if lead <= 0 or (shape and tuple(x.shape[lead:]) != shape) or (not shape and x.ndim < 2):
+  if x.ndim < 2 or lead <= 0 or x.shape[lead:] != shape:
     return _sum_to_shape(x, shape)
 
   def cpu(x):
-    flat = x.reshape(-1, x.shape[-1] if not shape else math.prod(shape))
+    flat = x.reshape(-1, math.prod(shape) if shape else x.shape[-1])
     rows = jnp.ones((2, flat.shape[0]), flat.dtype) @ flat
-    return (jnp.sum(rows[0]) if not shape else rows[0]).reshape(shape)
+    return (rows[0] if shape else jnp.sum(rows[0])).reshape(shape)
 
   return jax.lax.platform_dependent(x, cpu=cpu, default=lambda x: _sum_to_shape(x, shape))
 
