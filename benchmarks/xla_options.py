@@ -12,7 +12,11 @@ compiled three ways:
 - ``asgl_jax``: ``train.compiler_options()``;
 - ``no YNNPACK``: YNNPACK for nothing.
 
-The three are compiled in one process and timed in ``--rounds`` interleaved rounds of
+With ``--more``, four further variants add one XLA:CPU option each to ``train.compiler_options()``
+(``MORE`` below: 512-bit vectors in XLA's own loops, the concurrency- and memory-optimised
+schedulers, tiling propagation); none of them is in the library.
+
+The variants are compiled in one process and timed in ``--rounds`` interleaved rounds of
 ``--steps`` steps (after one warm-up step per round), because separate processes on this
 shared VM drift by more than some of the differences. The table gives the median and lower
 quartile per variant and their ratio to XLA's defaults.
@@ -35,6 +39,16 @@ VARIANTS = {
   "no YNNPACK": {"xla_cpu_experimental_ynn_fusion_type": ""},
 }
 
+# Per-compile XLA:CPU options of jaxlib 0.10 tried on top of the library's (``--more``).
+MORE = {
+  "asgl_jax + 512-bit vectors": {"xla_cpu_prefer_vector_width": "512"},
+  "asgl_jax + concurrency scheduler": {
+    "xla_cpu_scheduler_type": "CPU_SCHEDULER_TYPE_CONCURRENCY_OPTIMIZED"
+  },
+  "asgl_jax + memory scheduler": {"xla_cpu_scheduler_type": "CPU_SCHEDULER_TYPE_MEMORY_OPTIMIZED"},
+  "asgl_jax + tiling propagation": {"xla_cpu_experimental_enable_tiling_propagation": True},
+}
+
 
 def main():
   ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
@@ -42,6 +56,7 @@ def main():
   ap.add_argument("--rounds", type=int, default=6)
   ap.add_argument("--steps", type=int, default=3)
   ap.add_argument("--c-neurons", type=int, default=2048)
+  ap.add_argument("--more", action="store_true", help="also time the MORE variants")
   args = ap.parse_args()
   if jax.default_backend() != "cpu":
     raise SystemExit("xla_options.py compares XLA:CPU options; run it on CPU")
@@ -49,10 +64,13 @@ def main():
   print("| workload | compiled with | median ms | lower-quartile ms | median vs defaults |")
   print("|---|---|---|---|---|")
   wargs = SimpleNamespace(c_neurons=args.c_neurons)
+  variants = dict(VARIANTS)
+  if args.more:
+    variants.update({k: {**train.compiler_options(), **v} for k, v in MORE.items()})
   for workload in args.workloads.split(","):
     calls = {
       name: snn_training.run_ours(workload, wargs, 0.8, compiler_options=opts)
-      for name, opts in VARIANTS.items()
+      for name, opts in variants.items()
     }
     # warmup=1: the first round's first call compiles; later rounds warm up once each.
     stats = harness.interleaved_times(calls, args.rounds, args.steps, warmup=1)
