@@ -280,8 +280,12 @@ def test_grad_sum_to_shape_sums_the_broadcast_axes(shape, axes):
   per_row = jax.vmap(lambda r: asgl_jax.spiking._grad_sum_to_shape(r, shape))(x)
   ref_rows = np.asarray(x, np.float64).sum(axis=axes[1:]).reshape((4, *shape))
   np.testing.assert_allclose(per_row, ref_rows, rtol=1e-5, atol=1e-5)
-  lowered = f.lower(x).as_text()
+  traced = f.trace(x)
+  lowered = traced.lower(lowering_platforms=("cpu",)).as_text()
   assert ("dot_general" in lowered) == (shape != (1, 7)), lowered
+  for platform in ("cuda", "tpu"):  # a plain reduction there
+    text = traced.lower(lowering_platforms=(platform,)).as_text()
+    assert "dot_general" not in text and "reduce" in text, platform
 
 
 def test_transformations():
