@@ -11,7 +11,7 @@
 #   conv_layers.py    (workload B's convolutions one by one, XLA vs PyTorch/oneDNN)
 #   host_malloc.py    (B, A64, A256 with and without huge pages for malloc, every implementation)
 # Usage: bash benchmarks/run_all.sh [extra snn_training.py flags, e.g. --repeats 20]
-# On a GPU machine add --workloads A64,A256,B,C,D (C then uses 16,384 neurons).
+# On a GPU machine: benchmarks/gpu_run.sh (workloads C, D, A256, B; C uses 16,384 neurons there).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 VENV=${BENCH_VENV:-.bench-venv}

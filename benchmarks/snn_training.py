@@ -33,6 +33,14 @@ process's high-water mark including compilation; step RSS is the high-water mark
 steps alone (reset after warm-up). GFLOP/s counts the dense FLOPs of the workload (matmuls and
 convolutions, forward + backward, written out in ``flops()``), compared with a float32 matmul
 peak measured by the same script (the better of JAX's and PyTorch's 2048^3 matmul).
+
+On a GPU (``bash benchmarks/gpu_run.sh``) the PyTorch implementations run on ``cuda`` and
+synchronise at the end of each step, float32 matrix products and convolutions are full
+float32 in both frameworks (no TF32: ``jax_default_matmul_precision="highest"``, PyTorch's
+``allow_tf32`` off; cuDNN autotuning on, as XLA autotunes), JAX does not preallocate GPU memory
+(so that the worker processes can share the device with the driver process), and the table
+adds each run's peak device memory (JAX's allocator statistics, PyTorch's
+``max_memory_allocated``).
 """
 
 from __future__ import annotations
@@ -49,6 +57,10 @@ import time
 
 import harness
 
+# Before any JAX import: on a GPU the driver process (matmul peak) and the worker processes
+# share the device, and the default preallocation of 75 % of its memory by each would not fit.
+os.environ.setdefault("XLA_PYTHON_CLIENT_PREALLOCATE", "false")
+
 WORKLOADS = ("A64", "A256", "B", "C", "D")
 IMPLS = (
   "ours",
@@ -60,6 +72,7 @@ IMPLS = (
   "snntorch",
   "spyx",
 )
+JAX_IMPLS = ("ours", "ours_sg", "ours_f32", "jax_scan", "spyx")
 SUPPORTED = {
   "A64": IMPLS,
   "A256": IMPLS,
@@ -373,16 +386,28 @@ def _conv_stack(torch, neuron_factory):
   return layers
 
 
+def _torch_device(torch):
+  """``cuda`` when PyTorch sees a GPU (full float32 there, cuDNN autotuned), else ``cpu``."""
+  if not torch.cuda.is_available():
+    return torch.device("cpu")
+  torch.backends.cuda.matmul.allow_tf32 = False
+  torch.backends.cudnn.allow_tf32 = False
+  torch.backends.cudnn.benchmark = True
+  return torch.device("cuda")
+
+
 def run_torch(workload, args, flavour):
   import torch
 
   torch.set_num_threads(os.cpu_count() or 1)
+  dev = _torch_device(torch)
   # XLA's CPU backend flushes denormals to zero; without this PyTorch's decaying membranes
   # and gradients hit the x86 denormal slow path (10× slower at A256 in our first run).
   torch.set_flush_denormal(True)
   nn = torch.nn
   spike = _torch_spike()
   x, y = _torch_data(workload, args)
+  x, y = x.to(dev), (None if y is None else y.to(dev))
   s = shape_of(workload, args)
   t = s["T"]
   ce = nn.CrossEntropyLoss()
@@ -415,7 +440,7 @@ def run_torch(workload, args, flavour):
 
         def forward(self, x):
           cur = self.w_in(x)
-          u = torch.zeros(x.shape[1], H_A)
+          u = x.new_zeros(x.shape[1], H_A)
           sp = torch.zeros_like(u)
           out = []
           for c in cur.unbind(0):
@@ -546,6 +571,7 @@ def run_torch(workload, args, flavour):
     else:
       net = _torch_convnet(torch, workload, t, SnnLIF)
 
+  net = net.to(dev)
   opt = torch.optim.SGD(net.parameters(), lr=0.1, momentum=0.9)
 
   def call():
@@ -554,6 +580,8 @@ def run_torch(workload, args, flavour):
     loss = out.sum() if workload == "C" else ce(out, y)
     loss.backward()
     opt.step()
+    if dev.type == "cuda":
+      torch.cuda.synchronize()
 
   return call
 
@@ -648,6 +676,7 @@ def measure_peak(repeats: int = 10) -> dict:
   import jax
   import jax.numpy as jnp
 
+  _jax_full_f32()
   a = jax.random.normal(jax.random.key(0), (2048, 2048))
   f = jax.jit(lambda a: a @ a)
   jax.block_until_ready(f(a))
@@ -662,12 +691,16 @@ def measure_peak(repeats: int = 10) -> dict:
     import torch
 
     torch.set_num_threads(os.cpu_count() or 1)
-    a = torch.randn(2048, 2048)
+    dev = _torch_device(torch)
+    a = torch.randn(2048, 2048, device=dev)
+    sync = torch.cuda.synchronize if dev.type == "cuda" else (lambda: None)
     a @ a
+    sync()
     ts = []
     for _ in range(repeats):
       t0 = time.perf_counter()
       a @ a
+      sync()
       ts.append(time.perf_counter() - t0)
     out["torch"] = 2 * 2048**3 / statistics.median(ts) / 1e9
   except ImportError:
@@ -695,7 +728,30 @@ def _reset_vm_hwm() -> None:
     pass
 
 
+def _jax_full_f32() -> None:
+  """Full float32 matrix products and convolutions on a GPU/TPU (XLA's default there may
+  use TF32 or bf16 passes); CPU unchanged."""
+  import jax
+
+  if jax.default_backend() != "cpu":
+    jax.config.update("jax_default_matmul_precision", "highest")
+
+
+def _device_peak_mib(impl: str) -> float | None:
+  """Peak accelerator memory of this process (``None`` on CPU)."""
+  if impl in JAX_IMPLS:
+    import jax
+
+    stats = jax.local_devices()[0].memory_stats() if jax.default_backend() != "cpu" else None
+    return stats["peak_bytes_in_use"] / 2**20 if stats and "peak_bytes_in_use" in stats else None
+  import torch
+
+  return torch.cuda.max_memory_allocated() / 2**20 if torch.cuda.is_available() else None
+
+
 def worker(workload: str, impl: str, args) -> dict:
+  if impl in JAX_IMPLS:
+    _jax_full_f32()
   if impl in ("ours", "ours_sg", "ours_f32"):
     p, as_bool = (1.0, True) if impl == "ours_sg" else (0.8, impl == "ours")
     make = lambda: run_ours(workload, args, p, as_bool)  # noqa: E731
@@ -727,7 +783,7 @@ def worker(workload: str, impl: str, args) -> dict:
     "ms": 1e3 * med,
     "samples_per_s": shape_of(workload, args)["B"] / med,
     "first_call_s": first,
-    "compile_s": first - med if impl.startswith("ours") or impl in ("jax_scan", "spyx") else None,
+    "compile_s": first - med if impl in JAX_IMPLS else None,
     "peak_rss_mib": peak_with_compile,
     "step_rss_mib": _vm_hwm_mib(),
     "gflops": flops(workload, args) / med / 1e9,
@@ -735,6 +791,7 @@ def worker(workload: str, impl: str, args) -> dict:
     # afresh each step are faulted in and zeroed by the kernel (host_malloc.py).
     "faults_per_step": (usage1.ru_minflt - usage0.ru_minflt) / args.repeats,
     "kernel_ms_per_step": 1e3 * (usage1.ru_stime - usage0.ru_stime) / args.repeats,
+    "device_peak_mib": _device_peak_mib(impl),
   }
 
 
@@ -751,6 +808,8 @@ def versions() -> dict:
     import jax
 
     v["device"] = jax.devices()[0].device_kind
+    if jax.default_backend() != "cpu":
+      v["float32_products"] = "full float32 (no TF32) in JAX and PyTorch"
   except Exception:
     pass
   return v
@@ -790,6 +849,7 @@ def combine(rounds: list[dict]) -> dict:
     gflops=rounds[0]["gflops"] * rounds[0]["ms"] / med,
     spread=(max(ms) - min(ms)) / med,
     peak_rss_mib=max(r["peak_rss_mib"] for r in rounds),
+    device_peak_mib=max((r.get("device_peak_mib") or 0 for r in rounds), default=0) or None,
     step_rss_mib=max(r["step_rss_mib"] for r in rounds),
     faults_per_step=statistics.median(r["faults_per_step"] for r in rounds),
     kernel_ms_per_step=statistics.median(r["kernel_ms_per_step"] for r in rounds),
@@ -837,11 +897,13 @@ def main():
   peak = {k: statistics.median(p[k] for p in peaks) for k in peaks[0]}
   best_peak = max(peak.values())
   print(f"# float32 matmul peak (2048^3, median over rounds): {json.dumps(peak)} GFLOP/s")
+  on_device = any(r.get("device_peak_mib") is not None for r in rows)
   print(
     "| workload | implementation | ms / step | spread | samples / s | time vs ours | "
     "peak RSS MiB | step RSS MiB | compile s | GFLOP/s | % of peak |"
+    + (" device peak MiB |" if on_device else "")
   )
-  print("|" + "---|" * 11)
+  print("|" + "---|" * (12 if on_device else 11))
   ours_ms = {r["workload"]: r["ms"] for r in rows if r["impl"] == "ours" and "ms" in r}
   for row in rows:
     w, impl = row["workload"], row["impl"]
@@ -855,6 +917,7 @@ def main():
       f"{row['samples_per_s']:.1f} | {ratio} | {row['peak_rss_mib']:.0f} | "
       f"{row['step_rss_mib']:.0f} | {comp} | {row['gflops']:.1f} | "
       f"{100 * row['gflops'] / best_peak:.0f} % |"
+      + (f" {row['device_peak_mib'] or 0:.0f} |" if on_device else "")
     )
   if args.json:
     with open(args.json, "w") as f:
