@@ -20,7 +20,8 @@ product up to float summation order.
 
 Limits: the callback runs on one host, so under a multi-device CPU mesh XLA gathers the
 spikes to it (correct, not parallel); and code containing it cannot be serialised with
-``jax.export`` for the CPU platform (export for GPU/TPU lowers the dense branch only).
+``jax.export`` for the CPU platform (export for GPU/TPU lowers the dense branch only). A JAX
+without ``jax.experimental.buffer_callback`` gets the dense product on every backend.
 """
 
 from __future__ import annotations
@@ -33,7 +34,11 @@ import os
 import jax
 import jax.numpy as jnp
 import numpy as np
-from jax.experimental.buffer_callback import buffer_callback
+
+try:  # an experimental API: if a JAX version moves it, every backend takes the dense product
+  from jax.experimental.buffer_callback import buffer_callback
+except ImportError:
+  buffer_callback = None
 
 Array = jax.Array
 
@@ -213,6 +218,10 @@ def spike_matmul(s: Array, w: Array) -> Array:
     )
   if not jnp.issubdtype(w.dtype, jnp.floating):
     raise TypeError(f"spike_matmul: w must be floating-point, got dtype {w.dtype}")
-  if w.dtype not in (np.float32, np.float64) or s.size * w.shape[1] < EVENT_DRIVEN_MIN_MACS:
+  if (
+    buffer_callback is None
+    or w.dtype not in (np.float32, np.float64)
+    or s.size * w.shape[1] < EVENT_DRIVEN_MIN_MACS
+  ):
     return _dense_forward(s, w)
   return _spike_matmul(s, w)

@@ -211,3 +211,18 @@ def test_small_products_stay_dense_on_cpu(monkeypatch):
 
   assert "callback" not in lowered(9)  # 900 multiply-adds
   assert "callback" in lowered(10)  # 1000
+
+
+def test_without_buffer_callback_every_backend_takes_the_dense_product(monkeypatch):
+  """A JAX version without ``jax.experimental.buffer_callback``: the dense product, with the
+  values and weight gradient of the formulas (``s·W`` and ``sᵀ·g``)."""
+  monkeypatch.setattr(sparse, "buffer_callback", None)
+  s = _spikes((40, 7), density=0.3)
+  w = np.random.default_rng(1).normal(size=(7, 3)).astype(np.float32)
+  g = np.random.default_rng(2).normal(size=(40, 3)).astype(np.float32)
+  f = jax.jit(lambda w: jnp.sum(asgl_jax.spike_matmul(s, w) * g))
+  value, grad = jax.value_and_grad(f)(w)
+  sf = s.astype(np.float64)
+  np.testing.assert_allclose(value, np.sum((sf @ w) * g), rtol=1e-5)
+  np.testing.assert_allclose(grad, sf.T @ g, rtol=1e-5, atol=1e-6)
+  assert "callback" not in jax.jit(jax.grad(f)).lower(w).as_text()
