@@ -889,10 +889,14 @@ def main():
     # speed drifts by 10-20 % over minutes, which would otherwise bias whoever ran in a slow
     # minute. Each figure is the median over rounds of per-round medians.
     per_impl: dict[str, list[dict]] = {i: [] for i in impls}
-    for _ in range(args.rounds):
+    for r in range(args.rounds):
       peaks.append(measure_peak())
       for impl in impls:
-        per_impl[impl].append(run_worker(workload, impl, args))
+        row = run_worker(workload, impl, args)
+        per_impl[impl].append(row)
+        # Progress (a run stopped by a time limit still leaves its finished rows).
+        done = row.get("error") or f"{row['ms']:.1f} ms/step"
+        print(f"# {workload} {impl} round {r + 1}/{args.rounds}: {done}", flush=True)
     rows.extend(combine(per_impl[i]) for i in impls)
   peak = {k: statistics.median(p[k] for p in peaks) for k in peaks[0]}
   best_peak = max(peak.values())
