@@ -41,9 +41,10 @@ run() {
   fi
   export PYTHONPATH="$PWD${PYTHONPATH:+:$PYTHONPATH}" PYTHONUNBUFFERED=1
   export XLA_PYTHON_CLIENT_PREALLOCATE=false
-  { nvidia-smi --query-gpu=name,memory.total,driver_version --format=csv 2>&1 || true
-    python3 -c "import jax, torch; print('jax', jax.__version__, jax.devices(), '| torch',
-torch.__version__, torch.cuda.is_available())"; } | tee "$out/machine.txt"
+  { nvidia-smi --query-gpu=name,memory.total,driver_version --format=csv 2>&1
+    python3 -c "import jax, flax; print('jax', jax.__version__, jax.devices(), 'flax', flax.__version__)"
+    python3 -c "import torch; print('torch', torch.__version__, torch.cuda.is_available())"
+  } 2>&1 | tee "$out/machine.txt"
   # The maths on this backend first: formula tests of the spike and the neuron scans.
   timeout "${TEST_TIMEOUT:-120}" python3 -m pytest -q -p no:cacheprovider \
     tests/test_spiking.py tests/test_neurons.py 2>&1 | tail -15 | tee "$out/tests.txt"
