@@ -11,8 +11,9 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 import pytest
+from flax import nnx
 
-from asgl_jax import data, losses, optim, schedules, train
+from asgl_jax import data, losses, models, optim, schedules, sparse, train
 from experiments.configs import mnist as mnist_config
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
@@ -350,31 +351,25 @@ def test_train_steps_lower_for_gpu_and_tpu_without_host_callbacks(monkeypatch):
   """The whole training step, lowered for each platform (no accelerator needed): on CPU the
   recurrent net's spike input takes the event-driven host kernels, on GPU/TPU only XLA ops
   (no callback), for a recurrent SNN on bool spikes and a ResNet with BN."""
-  import optax
-  from flax import nnx
-
-  from asgl_jax import models, sparse
-
   monkeypatch.setattr(sparse, "EVENT_DRIVEN_MIN_MACS", 0)  # the tiny input product too
+  tx = optim.make_optimizer(lr_schedule=0.1)
 
-  def lowered(model, x, platform):
+  def traced_step(model, x):
     graphdef, params, stats = train.split_model(model)
-    tx = optax.multi_transform(
-      {"weights": optax.sgd(0.1, momentum=0.9), "spiking": optax.adam(1e-3)},
-      {"weights": "weights", "spiking": "spiking"},
-    )
     step = jax.jit(train.make_train_step(graphdef, tx, losses.cross_entropy))
     state = train.TrainState(jnp.int32(0), params, stats, tx.init(params))
     batch = {"image": x, "label": jnp.arange(3) % 4}
-    traced = step.trace(state, batch, jax.random.key(0), jnp.float32(0.8))
+    return step.trace(state, batch, jax.random.key(0), jnp.float32(0.8))
+
+  def lowered(traced, platform):
     return traced.lower(lowering_platforms=(platform,)).as_text()
 
   rnn = models.SpikingRNN(20, 16, num_classes=4, time_steps=5, rngs=nnx.Rngs(0), batch_major=True)
-  spikes = jnp.asarray(np.random.default_rng(0).random((3, 5, 20)) < 0.2)
+  rnn_step = traced_step(rnn, jnp.asarray(np.random.default_rng(0).random((3, 5, 20)) < 0.2))
   resnet = models.resnet_tiny(num_classes=4, time_steps=2, rngs=nnx.Rngs(0))
-  images = jnp.ones((3, 32, 32, 3))
-  assert "callback" in lowered(rnn, spikes, "cpu")
+  resnet_step = traced_step(resnet, jnp.ones((3, 32, 32, 3)))
+  assert "callback" in lowered(rnn_step, "cpu")
   for platform in ("cuda", "tpu"):
-    assert "callback" not in lowered(rnn, spikes, platform), platform
-    text = lowered(resnet, images, platform)
+    assert "callback" not in lowered(rnn_step, platform), platform
+    text = lowered(resnet_step, platform)
     assert "callback" not in text and "convolution" in text, platform
