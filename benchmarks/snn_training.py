@@ -849,7 +849,7 @@ def combine(rounds: list[dict]) -> dict:
     gflops=rounds[0]["gflops"] * rounds[0]["ms"] / med,
     spread=(max(ms) - min(ms)) / med,
     peak_rss_mib=max(r["peak_rss_mib"] for r in rounds),
-    device_peak_mib=max((r.get("device_peak_mib") or 0 for r in rounds), default=0) or None,
+    device_peak_mib=max(r["device_peak_mib"] or 0 for r in rounds) or None,
     step_rss_mib=max(r["step_rss_mib"] for r in rounds),
     faults_per_step=statistics.median(r["faults_per_step"] for r in rounds),
     kernel_ms_per_step=statistics.median(r["kernel_ms_per_step"] for r in rounds),
