@@ -7,7 +7,10 @@ the weight gradient and the input gradient are jitted separately and timed (medi
 ``--repeats`` calls after one compile call):
 
 - ``XLA defaults``: jaxlib's default compilation (YNNPACK takes single convolutions);
-- ``asgl_jax``: ``train.compiler_options()`` (XLA's own Eigen convolutions on CPU).
+- ``asgl_jax``: ``train.compiler_options()`` (XLA's own Eigen convolutions on CPU);
+- ``asgl_jax.conv (oneDNN)``: the library's ``asgl_jax.conv.conv_general_dilated``, which
+  the models' conv layers use: oneDNN's primitives through a host buffer callback on CPU
+  (only when ``asgl_jax.conv.onednn_available()``).
 
 If PyTorch is installed (the ``run_all.sh`` venv), the same layer's forward and
 forward + backward (input and weight gradients) in channels-last layout are timed too, with
@@ -22,20 +25,17 @@ import harness
 import jax
 import jax.numpy as jnp
 
-from asgl_jax import train
+from asgl_jax import conv, train
 
 # (height = width, input channels, output channels) of workload B's convolutions.
 LAYERS = ((32, 3, 64), (32, 64, 128), (16, 128, 256), (8, 256, 256))
 IMAGES = 64  # T · B = 2 · 32
 
 
-def _conv(x, w):
-  return jax.lax.conv_general_dilated(
-    x, w, (1, 1), "SAME", dimension_numbers=("NHWC", "HWIO", "NHWC")
-  )
+def _products(conv_general_dilated):
+  def _conv(x, w):
+    return conv_general_dilated(x, w, (1, 1), "SAME", dimension_numbers=("NHWC", "HWIO", "NHWC"))
 
-
-def _products():
   wgrad = lambda x, g, w: jax.vjp(lambda w_: _conv(x, w_), w)[1](g)[0]  # noqa: E731
   igrad = lambda x, g, w: jax.vjp(lambda x_: _conv(x_, w), x)[1](g)[0]  # noqa: E731
   return {"forward": lambda x, g, w: _conv(x, w), "weight grad": wgrad, "input grad": igrad}
@@ -70,8 +70,14 @@ def main():
   ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
   ap.add_argument("--repeats", type=int, default=10)
   args = ap.parse_args()
-  variants = {"XLA defaults": None, "asgl_jax": train.compiler_options()}
-  print(f"train.compiler_options() = {variants['asgl_jax']}")
+  opts = train.compiler_options()
+  variants = {
+    "XLA defaults": (jax.lax.conv_general_dilated, None),
+    "asgl_jax": (jax.lax.conv_general_dilated, opts),
+  }
+  if conv.onednn_available():
+    variants["asgl_jax.conv (oneDNN)"] = (conv.conv_general_dilated, opts)
+  print(f"train.compiler_options() = {opts}")
   print(
     "| layer | GFLOP per product | compiled with | forward ms | weight grad ms | input grad ms "
     "| sum ms | GFLOP/s |"
@@ -86,10 +92,10 @@ def main():
     name = f"{hw}×{hw} {cin}→{cout}"
     # The first layer's input gradient is never needed (its input is the image).
     products = 2 if cin == 3 else 3
-    for variant, opts in variants.items():
+    for variant, (conv_fn, opts) in variants.items():
       ms = [
         1e3 * harness.median_time(jax.jit(f, compiler_options=opts), (x, g, w), args.repeats)
-        for f in _products().values()
+        for f in _products(conv_fn).values()
       ]
       total = sum(ms[:products])
       print(
