@@ -330,6 +330,8 @@ def _geometry(lhs, rhs, window_strides, padding, lhs_dilation, rhs_dilation, dim
   """The :class:`Geometry` of a call oneDNN can run, or None."""
   if lhs.ndim != 4 or rhs.ndim != 4 or any(d != 1 for d in (lhs_dilation or (1, 1))):
     return None
+  if lhs.size == 0 or rhs.size == 0:
+    return None
   if lax.conv_dimension_numbers(lhs.shape, rhs.shape, dimension_numbers) != _NHWC:
     return None
   strides, dilation = tuple(window_strides), tuple(rhs_dilation or (1, 1))

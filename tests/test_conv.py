@@ -167,3 +167,13 @@ def test_model_convolutions_take_onednn_on_cpu():
 
   text = jax.jit(jax.grad(loss)).lower(state, jnp.ones((2, 16, 16, 3))).as_text()
   assert ("callback" in text) == conv.onednn_available()
+
+
+def test_an_empty_batch_is_xlas_convolution():
+  x, w = jnp.ones((0, 5, 5, 2)), jnp.ones((3, 3, 2, 4))
+
+  def f(x, w):
+    return jnp.sum(conv.conv_general_dilated(x, w, (1, 1), "SAME", dimension_numbers=NHWC))
+
+  assert "callback" not in jax.jit(jax.grad(f, (0, 1))).lower(x, w).as_text()
+  np.testing.assert_array_equal(jax.grad(f, 1)(x, w), np.zeros((3, 3, 2, 4)))
