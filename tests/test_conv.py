@@ -1,5 +1,6 @@
 """asgl_jax.conv: oneDNN convolutions on CPU, checked against the cross-correlation's sums."""
 
+import importlib.metadata
 import os
 import platform
 import subprocess
@@ -17,6 +18,19 @@ from asgl_jax import conv, models
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 NHWC = ("NHWC", "HWIO", "NHWC")
 ON_X86_LINUX = sys.platform == "linux" and platform.machine() == "x86_64"
+
+
+def _installed(package: str) -> bool:
+  try:
+    importlib.metadata.version(package)
+    return True
+  except importlib.metadata.PackageNotFoundError:
+    return False
+
+
+def _cpu_text(fn, *args) -> str:
+  """``fn``'s lowering for the CPU backend, whatever the default backend is."""
+  return jax.jit(fn).trace(*args).lower(lowering_platforms=("cpu",)).as_text()
 
 
 def _pads(x_hw, k_hw, strides, dilation, padding):
@@ -79,13 +93,16 @@ def test_value_and_gradients_match_the_sums(case):
   np.testing.assert_allclose(dx, dx_ref, rtol=1e-5, atol=1e-4)
   np.testing.assert_allclose(dw, dw_ref, rtol=1e-5, atol=1e-4)
   # The CPU lowering runs oneDNN for all three (when it loads: asserted below).
-  text = jax.jit(jax.grad(lambda x, w: jnp.sum(f(x, w) ** 2), (0, 1))).lower(x, w).as_text()
+  text = _cpu_text(jax.grad(lambda x, w: jnp.sum(f(x, w) ** 2), (0, 1)), x, w)
   assert text.count("callback") >= 3 * conv.onednn_available()
 
 
 @pytest.mark.skipif(not ON_X86_LINUX, reason="the onednn-cpu-gomp wheel is x86-64 Linux only")
+@pytest.mark.skipif(not _installed("onednn-cpu-gomp"), reason="run without the package installed")
+@pytest.mark.skipif(os.environ.get(conv.ENV_SWITCH) == "0", reason=f"{conv.ENV_SWITCH}=0")
 def test_onednn_loads_on_x86_64_linux():
-  # setup.cfg installs onednn-cpu-gomp there; without it every call would silently fall back.
+  # setup.cfg installs onednn-cpu-gomp there; if its library did not load, every call would
+  # silently fall back to XLA's convolution.
   assert conv.onednn_available()
 
 
@@ -96,7 +113,8 @@ def test_switch_off_with_the_environment_variable():
     from asgl_jax import conv
     f = lambda x, w: conv.conv_general_dilated(x, w, (1, 1), "SAME",
                                                dimension_numbers=("NHWC", "HWIO", "NHWC"))
-    text = jax.jit(f).lower(jnp.ones((1, 4, 4, 2)), jnp.ones((3, 3, 2, 2))).as_text()
+    text = jax.jit(f).trace(jnp.ones((1, 4, 4, 2)), jnp.ones((3, 3, 2, 2))).lower(
+        lowering_platforms=("cpu",)).as_text()
     print(conv.onednn_available(), "callback" in text)
     """
   )
@@ -126,7 +144,7 @@ def test_other_calls_are_xlas_convolution(kwargs, dtype):
   pads = ((1, 1), (1, 1))
   f = lambda x, w: conv.conv_general_dilated(x, w, (1, 1), pads, **kwargs)  # noqa: E731
   ref = jax.lax.conv_general_dilated(x, w, (1, 1), pads, **kwargs)
-  assert "callback" not in jax.jit(f).lower(x, w).as_text()
+  assert "callback" not in _cpu_text(f, x, w)
   np.testing.assert_array_equal(jax.jit(f)(x, w), ref)
 
 
@@ -165,7 +183,7 @@ def test_model_convolutions_take_onednn_on_cpu():
     out = nnx.merge(graphdef, state)(x, key=jax.random.key(0), p=0.8, train=True)
     return jnp.mean(out)
 
-  text = jax.jit(jax.grad(loss)).lower(state, jnp.ones((2, 16, 16, 3))).as_text()
+  text = _cpu_text(jax.grad(loss), state, jnp.ones((2, 16, 16, 3)))
   assert ("callback" in text) == conv.onednn_available()
 
 
@@ -175,5 +193,5 @@ def test_an_empty_batch_is_xlas_convolution():
   def f(x, w):
     return jnp.sum(conv.conv_general_dilated(x, w, (1, 1), "SAME", dimension_numbers=NHWC))
 
-  assert "callback" not in jax.jit(jax.grad(f, (0, 1))).lower(x, w).as_text()
+  assert "callback" not in _cpu_text(jax.grad(f, (0, 1)), x, w)
   np.testing.assert_array_equal(jax.grad(f, 1)(x, w), np.zeros((3, 3, 2, 4)))
