@@ -18,10 +18,12 @@ Linux with the ``onednn-cpu-gomp`` wheel, a declared dependency there) and
 ``ASGL_JAX_ONEDNN`` is not ``0``. Everything else is ``lax.conv_general_dilated``. Values
 equal XLA's up to float summation order (relative differences ~1e-6).
 
-Limits, as for :func:`asgl_jax.spike_matmul`: the callback runs on the host, so code
-containing it cannot be serialised with ``jax.export`` for the CPU platform, and under a
-multi-device CPU mesh XLA gathers the operands to one device (correct, not parallel).
-Calls are serialised by a lock: oneDNN runs each one on all cores (OpenMP).
+Limits: the callback runs on the host, so code containing it cannot be serialised with
+``jax.export`` for the CPU platform (set ``ASGL_JAX_ONEDNN=0`` for that). A host callback is
+not partitioned by XLA's SPMD partitioner: under a multi-device CPU mesh every device would
+run it on the gathered batch, so in a process with more than one CPU device
+(``--xla_force_host_platform_device_count``) every call is XLA's convolution. Calls are
+serialised by a lock: oneDNN runs each one on all cores (OpenMP).
 """
 
 from __future__ import annotations
@@ -161,6 +163,8 @@ class _Dnnl:
 @functools.cache
 def _dnnl() -> _Dnnl | None:
   if os.environ.get(ENV_SWITCH, "1") == "0" or buffer_callback is None:
+    return None
+  if len(jax.devices("cpu")) > 1:  # see the module docstring
     return None
   for path in _library_candidates():
     try:

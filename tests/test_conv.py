@@ -124,6 +124,39 @@ def test_switch_off_with_the_environment_variable():
   assert r.stdout.split() == ["False", "False"]
 
 
+def test_several_cpu_devices_take_xlas_convolution():
+  """Under a 4-device CPU mesh a host callback would run on the gathered batch on every
+  device; XLA's convolution is partitioned instead. Values as on one device."""
+  code = textwrap.dedent(
+    """
+    import os
+    os.environ["XLA_FLAGS"] = "--xla_force_host_platform_device_count=4"
+    import jax, jax.numpy as jnp, numpy as np
+    from jax.sharding import NamedSharding, PartitionSpec as P
+    from asgl_jax import conv
+    mesh = jax.make_mesh((4,), ("data",), axis_types=(jax.sharding.AxisType.Auto,))
+    f = lambda x, w: jnp.sum(conv.conv_general_dilated(
+        x, w, (1, 1), "SAME", dimension_numbers=("NHWC", "HWIO", "NHWC")) ** 2)
+    x = np.random.default_rng(0).random((8, 6, 6, 3), np.float32)
+    w = np.random.default_rng(1).random((3, 3, 3, 4), np.float32)
+    g = jax.jit(jax.grad(f, (0, 1)))
+    xs = jax.device_put(x, NamedSharding(mesh, P("data")))
+    ws = jax.device_put(w, NamedSharding(mesh, P()))
+    text = g.lower(xs, ws).compile().as_text()
+    dx, dw = g(xs, ws)
+    ref = jax.grad(lambda x, w: jnp.sum(jax.lax.conv_general_dilated(
+        x, w, (1, 1), "SAME", dimension_numbers=("NHWC", "HWIO", "NHWC")) ** 2), (0, 1))(x, w)
+    np.testing.assert_allclose(dx, ref[0], rtol=1e-5)
+    np.testing.assert_allclose(dw, ref[1], rtol=1e-5)
+    print(conv.onednn_available(), "callback" in text)
+    """
+  )
+  env = dict(os.environ, PYTHONPATH=ROOT)
+  r = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=env)
+  assert r.returncode == 0, r.stderr[-3000:]
+  assert r.stdout.split() == ["False", "False"]
+
+
 @pytest.mark.parametrize(
   "kwargs, dtype",
   [
