@@ -43,7 +43,7 @@ import jax.numpy as jnp
 import numpy as np
 from jax import lax
 
-from asgl_jax.sparse import _on_host, buffer_callback
+from asgl_jax.sparse import _on_host, _several_cpu_devices, buffer_callback
 
 Array = jax.Array
 
@@ -164,7 +164,7 @@ class _Dnnl:
 def _dnnl() -> _Dnnl | None:
   if os.environ.get(ENV_SWITCH, "1") == "0" or buffer_callback is None:
     return None
-  if len(jax.devices("cpu")) > 1:  # see the module docstring
+  if _several_cpu_devices():  # see the module docstring
     return None
   for path in _library_candidates():
     try:

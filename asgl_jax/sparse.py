@@ -18,10 +18,12 @@ multiplied densely (NumPy) inside the same callback; products smaller than
 XLA's dense matmul. The values are those of the dense
 product up to float summation order.
 
-Limits: the callback runs on one host, so under a multi-device CPU mesh XLA gathers the
-spikes to it (correct, not parallel); and code containing it cannot be serialised with
-``jax.export`` for the CPU platform (export for GPU/TPU lowers the dense branch only). A JAX
-without ``jax.experimental.buffer_callback`` gets the dense product on every backend.
+Limits: XLA's SPMD partitioner does not partition a host callback (under a multi-device CPU
+mesh every device would run it on the gathered batch), so in a process with more than one
+CPU device (``--xla_force_host_platform_device_count``) the product is XLA's dense matmul,
+which XLA partitions. Code containing the callback cannot be serialised with ``jax.export``
+for the CPU platform (export for GPU/TPU lowers the dense branch only). A JAX without
+``jax.experimental.buffer_callback`` gets the dense product on every backend.
 """
 
 from __future__ import annotations
@@ -55,6 +57,12 @@ DENSE_ABOVE = 0.1
 # with the host kernels; SHD's (≥ 2.7 G at B ≥ 64) trains 1.4× faster.
 EVENT_DRIVEN_MIN_MACS = 500_000_000
 _POOL: concurrent.futures.ThreadPoolExecutor | None = None
+
+
+@functools.cache
+def _several_cpu_devices() -> bool:
+  """More than one CPU device: host callbacks would run on the gathered batch on each."""
+  return len(jax.devices("cpu")) > 1
 
 
 def _pool() -> concurrent.futures.ThreadPoolExecutor:
@@ -220,6 +228,7 @@ def spike_matmul(s: Array, w: Array) -> Array:
     raise TypeError(f"spike_matmul: w must be floating-point, got dtype {w.dtype}")
   if (
     buffer_callback is None
+    or _several_cpu_devices()
     or w.dtype not in (np.float32, np.float64)
     or s.size * w.shape[1] < EVENT_DRIVEN_MIN_MACS
   ):
