@@ -62,7 +62,10 @@ _POOL: concurrent.futures.ThreadPoolExecutor | None = None
 @functools.cache
 def _several_cpu_devices() -> bool:
   """More than one CPU device: host callbacks would run on the gathered batch on each."""
-  return len(jax.devices("cpu")) > 1
+  try:
+    return len(jax.devices("cpu")) > 1
+  except RuntimeError:  # no CPU backend (e.g. JAX_PLATFORMS=cuda): nothing lowers for CPU
+    return False
 
 
 def _pool() -> concurrent.futures.ThreadPoolExecutor:

@@ -229,3 +229,18 @@ def test_without_buffer_callback_every_backend_takes_the_dense_product(monkeypat
   np.testing.assert_allclose(value, np.sum((sf @ w) * g), rtol=1e-5)
   np.testing.assert_allclose(grad, sf.T @ g, rtol=1e-5, atol=1e-6)
   assert "callback" not in jax.jit(jax.grad(f)).lower(w).as_text()
+
+
+def test_without_a_cpu_backend_the_device_check_does_not_fail(monkeypatch):
+  """``JAX_PLATFORMS=cuda`` leaves no CPU backend: ``jax.devices("cpu")`` raises, and the
+  check whether host callbacks may run must not turn that into an error at trace time."""
+
+  def no_cpu(backend=None):
+    raise RuntimeError(f"Unknown backend {backend}")
+
+  sparse._several_cpu_devices.cache_clear()
+  monkeypatch.setattr(jax, "devices", no_cpu)
+  try:
+    assert sparse._several_cpu_devices() is False
+  finally:
+    sparse._several_cpu_devices.cache_clear()
