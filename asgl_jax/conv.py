@@ -76,12 +76,25 @@ class Geometry(NamedTuple):
   batch: int
   in_hw: tuple[int, int]
   in_channels: int
-  out_hw: tuple[int, int]
   out_channels: int
   kernel_hw: tuple[int, int]
   strides: tuple[int, int]
   padding: tuple[tuple[int, int], tuple[int, int]]
   dilation: tuple[int, int]
+
+  @property
+  def dilated_kernel_hw(self) -> tuple[int, ...]:
+    return tuple((k - 1) * d + 1 for k, d in zip(self.kernel_hw, self.dilation, strict=True))
+
+  @property
+  def out_hw(self) -> tuple[int, ...]:
+    """``⌊(n + pad_lo + pad_hi − dilated k) / s⌋ + 1`` per spatial axis."""
+    return tuple(
+      (n + lo + hi - k) // s + 1
+      for n, (lo, hi), k, s in zip(
+        self.in_hw, self.padding, self.dilated_kernel_hw, self.strides, strict=True
+      )
+    )
 
 
 def _library_candidates() -> list[str]:
@@ -227,7 +240,7 @@ class _Plan:
     self.from_bwd_diff_w = d.reorder(self.bwd_diff_w, self.weights)
     nbytes = lib.dnnl_memory_desc_get_size
     self.scratch = {
-      k: np.empty(nbytes(md) // 4 + 16, np.float32)
+      k: np.empty(nbytes(md) // 4, np.float32)
       for k, md in [("fwd", self.fwd_w), ("bwd_data", self.bwd_data_w), ("diff", self.bwd_diff_w)]
     }
 
@@ -338,26 +351,18 @@ def _geometry(lhs, rhs, window_strides, padding, lhs_dilation, rhs_dilation, dim
     return None
   if lax.conv_dimension_numbers(lhs.shape, rhs.shape, dimension_numbers) != _NHWC:
     return None
-  strides, dilation = tuple(window_strides), tuple(rhs_dilation or (1, 1))
-  kernel = rhs.shape[:2]
-  if isinstance(padding, str):
-    dilated = [(k - 1) * d + 1 for k, d in zip(kernel, dilation, strict=True)]
-    padding = lax.padtype_to_pads(lhs.shape[1:3], dilated, strides, padding)
-  padding = tuple((int(lo), int(hi)) for lo, hi in padding)
-  if any(p < 0 for pair in padding for p in pair):
-    return None
-  out_shape = jax.eval_shape(
-    lambda x, w: lax.conv_general_dilated(
-      x, w, strides, padding, rhs_dilation=dilation, dimension_numbers=_NHWC
-    ),
-    lhs,
-    rhs,
-  ).shape
-  return Geometry(
+  g = Geometry(
     batch=lhs.shape[0], in_hw=tuple(lhs.shape[1:3]), in_channels=lhs.shape[3],
-    out_hw=tuple(out_shape[1:3]), out_channels=rhs.shape[3], kernel_hw=tuple(kernel),
-    strides=strides, padding=padding, dilation=dilation,
+    out_channels=rhs.shape[3], kernel_hw=tuple(rhs.shape[:2]),
+    strides=tuple(window_strides), padding=((0, 0), (0, 0)),
+    dilation=tuple(rhs_dilation or (1, 1)),
   )  # fmt: skip
+  if isinstance(padding, str):
+    padding = lax.padtype_to_pads(g.in_hw, g.dilated_kernel_hw, g.strides, padding)
+  g = g._replace(padding=tuple((int(lo), int(hi)) for lo, hi in padding))
+  if any(p < 0 for pair in g.padding for p in pair) or min(g.out_hw) < 1:
+    return None
+  return g
 
 
 def conv_general_dilated(
