@@ -11,12 +11,10 @@ Networks", ICML 2023. The public API:
   forwarding functions ``H_α``.
 - :func:`spike_matmul`: the synaptic current ``W s`` of bool/integer spikes, event-driven
   on CPU (paper Eq. 1).
-- :mod:`asgl_jax.conv`: ``conv_general_dilated``, a drop-in for the lax function whose CPU
-  lowering runs oneDNN (the model zoo's conv layers use it).
 - :mod:`asgl_jax.nn`: Flax NNX layers.
 """
 
-from asgl_jax import conv, nn, surrogate
+from asgl_jax import nn, surrogate
 from asgl_jax.neurons import (
   CLIFState,
   LIFState,
@@ -51,7 +49,6 @@ __all__ = [
   "clif_norm",
   "clif_scan",
   "clif_step",
-  "conv",
   "fold_in",
   "get_surrogate",
   "heaviside",

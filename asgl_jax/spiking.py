@@ -25,6 +25,7 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
+from asgl_jax import _backend, _checks
 from asgl_jax import surrogate as surrogate_lib
 
 Array = jax.Array
@@ -41,48 +42,8 @@ def heaviside(u: Array) -> Array:
     Array([0., 1., 1.], dtype=float32)
   """
   u = jnp.asarray(u)
-  _check_floating("heaviside", u)
+  _checks.check_floating("heaviside", u)
   return jax.lax.stop_gradient((u >= 0).astype(u.dtype))
-
-
-# ----------------------------------------------------------------------------- validation
-
-
-def _is_concrete(x) -> bool:
-  return not isinstance(x, jax.core.Tracer)
-
-
-def _check_floating(fn: str, u: Array) -> None:
-  if not jnp.issubdtype(u.dtype, jnp.floating):
-    raise TypeError(f"{fn}: u must be a floating-point array, got dtype {u.dtype}")
-
-
-def _check_alpha(fn: str, alpha: Array, u_shape: tuple[int, ...]) -> None:
-  if not jnp.issubdtype(alpha.dtype, jnp.floating):
-    raise TypeError(f"{fn}: alpha must be floating-point, got dtype {alpha.dtype}")
-  try:
-    out = jnp.broadcast_shapes(alpha.shape, u_shape)
-  except ValueError:
-    out = None
-  if out != tuple(u_shape):
-    raise ValueError(
-      f"{fn}: alpha of shape {alpha.shape} does not broadcast to u's shape {tuple(u_shape)}"
-    )
-  if _is_concrete(alpha):
-    a = np.asarray(alpha)
-    if not np.all(a > 0):  # also catches NaN
-      raise ValueError(f"{fn}: alpha (the width) must be > 0, got min {a.min()!r}")
-
-
-def _check_p(fn: str, p) -> None:
-  if _is_concrete(p):
-    pa = np.asarray(p)
-    if pa.shape != ():
-      raise ValueError(f"{fn}: p must be a scalar, got shape {pa.shape}")
-    if not 0.0 <= float(pa) <= 1.0:
-      raise ValueError(f"{fn}: p (the spike-mode probability) must be in [0, 1], got {float(pa)!r}")
-  elif jnp.shape(p) != ():
-    raise ValueError(f"{fn}: p must be a scalar, got shape {jnp.shape(p)}")
 
 
 class MaskSeed(NamedTuple):
@@ -194,57 +155,29 @@ def fold_in(key, data) -> Array:
 # ----------------------------------------------------------------------------- the primitive
 
 
-def _sum_to_shape(x: Array, shape: tuple[int, ...]) -> Array:
-  """Sums ``x`` over the axes that broadcasting added to ``shape``."""
-  lead = x.ndim - len(shape)
-  axes = tuple(range(lead)) + tuple(
-    lead + i for i, d in enumerate(shape) if d == 1 and x.shape[lead + i] != 1
-  )
-  return jnp.sum(x, axis=axes, keepdims=False).reshape(shape) if axes else x.reshape(shape)
-
-
-def _grad_sum_to_shape(x: Array, shape: tuple[int, ...]) -> Array:
-  """:func:`_sum_to_shape` for a parameter's gradient summed over an activation-sized tensor
-  (∂α, ∂γ, ∂ϑ of a layer: Σ over time, batch and space of their elementwise terms).
-
-  On CPU the sum is taken as the matrix product ``ones[2, M] @ x[M, C]`` (first row). XLA:CPU
-  hands a plain reduction to YNNPACK, whose fusion takes in the multiplies and adds producing
-  the summand but not its selects and compares, so XLA wrote each of those inputs out as a
-  tensor of its own to feed it (four activation-sized tensors per layer for ∂α in workload B
-  of benchmarks/snn_training.py). A matrix product has one operand, which XLA computes in one
-  fusion: B's step 6 % faster (benchmarks/RESULTS.md). Two rows, because XLA turns a
-  matrix-vector product back into a reduction. Other platforms: ``jnp.sum``, as
-  :func:`_sum_to_shape`. Shapes other than a scalar or the trailing axes of ``x`` fall back to
-  :func:`_sum_to_shape`.
-  """
-  shape = tuple(shape)
-  lead = x.ndim - len(shape)
-  if x.ndim < 2 or lead <= 0 or x.shape[lead:] != shape:
-    return _sum_to_shape(x, shape)
-
-  def cpu(x):
-    flat = x.reshape(-1, math.prod(shape) if shape else x.shape[-1])
-    rows = jnp.ones((2, flat.shape[0]), flat.dtype) @ flat
-    return (rows[0] if shape else jnp.sum(rows[0])).reshape(shape)
-
-  return jax.lax.platform_dependent(x, cpu=cpu, default=lambda x: _sum_to_shape(x, shape))
-
-
 def _compute_dtype(u: Array, alpha: Array):
   return jnp.promote_types(jnp.promote_types(u.dtype, alpha.dtype), jnp.float32)
 
 
-# mode: "mask" (value chosen by a boolean mask), "spike" (p = 1: all spike mode)
-# or "analog" (p = 0: all analog).
-@functools.partial(jax.custom_vjp, nondiff_argnums=(3, 4))
-def _asgl(u, alpha, mask, sur: surrogate_lib.Surrogate, mode: str):
-  dt = _compute_dtype(u, alpha)
+def spike_value(u, alpha, mask, sur: surrogate_lib.Surrogate, mode: str) -> Array:
+  """The value of Eq. 10: ``Θ(u)`` where ``mask`` (spike mode), ``H_α(u)`` elsewhere.
+
+  ``mode`` is ``"mask"`` (value chosen by the boolean ``mask``), ``"spike"`` (``p = 1``: all
+  spike mode; ``mask`` unused) or ``"analog"`` (``p = 0``: all ``H_α``). The one forward of
+  the primitive: :func:`spike` and the fused neuron scan (:mod:`asgl_jax.fused`) both call it.
+  """
   if mode == "spike":
     return (u >= 0).astype(u.dtype)
+  dt = _compute_dtype(u, alpha)
   h = sur.forward(u.astype(dt), alpha.astype(dt)).astype(u.dtype)
   if mode == "analog":
     return h
   return jnp.where(mask, (u >= 0).astype(u.dtype), h)
+
+
+@functools.partial(jax.custom_vjp, nondiff_argnums=(3, 4))
+def _asgl(u, alpha, mask, sur: surrogate_lib.Surrogate, mode: str):
+  return spike_value(u, alpha, mask, sur, mode)
 
 
 def _asgl_fwd(u, alpha, mask, sur, mode):
@@ -261,7 +194,7 @@ def _asgl_bwd(sur, mode, res, g):
   du, da = sur.grad(u.astype(dt), jnp.broadcast_to(alpha.astype(dt), u.shape))
   gd = g.astype(dt)
   g_u = (gd * du).astype(u.dtype)
-  g_alpha = _grad_sum_to_shape(gd * da, alpha.shape).astype(alpha.dtype)
+  g_alpha = _backend.param_grad_sum(gd * da, alpha.shape).astype(alpha.dtype)
   return g_u, g_alpha, None
 
 
@@ -288,8 +221,8 @@ def spike_with_mask(u, alpha, mask, *, surrogate: str | surrogate_lib.Surrogate 
   u = jnp.asarray(u)
   alpha = jnp.asarray(alpha)
   mask = jnp.asarray(mask)
-  _check_floating("spike_with_mask", u)
-  _check_alpha("spike_with_mask", alpha, u.shape)
+  _checks.check_floating("spike_with_mask", u)
+  _checks.check_alpha("spike_with_mask", alpha, u.shape)
   try:
     ok = jnp.broadcast_shapes(mask.shape, u.shape) == u.shape
   except ValueError:
@@ -354,15 +287,15 @@ def spike(
   """
   u = jnp.asarray(u)
   alpha = jnp.asarray(alpha)
-  _check_floating("spike", u)
+  _checks.check_floating("spike", u)
   sur = surrogate_lib.get_surrogate(surrogate)
   if not train:
     return heaviside(u)
-  _check_alpha("spike", alpha, u.shape)
-  _check_p("spike", p)
-  if _is_concrete(p) and float(p) == 1.0:
+  _checks.check_alpha("spike", alpha, u.shape)
+  _checks.check_p("spike", p)
+  if _checks.is_concrete(p) and float(p) == 1.0:
     return _asgl(u, alpha, None, sur, "spike")
-  if _is_concrete(p) and float(p) == 0.0:
+  if _checks.is_concrete(p) and float(p) == 0.0:
     return _asgl(u, alpha, None, sur, "analog")
   if key is None:
     raise ValueError(

@@ -271,7 +271,7 @@ def test_return_potential_gives_u_minus_threshold():
 def test_fused_scans_equal_autodiff_scans(recurrent, t):
   """The fused path (default in training) against ``fused=False`` (autodiff of the step):
   bit-identical spikes and potentials, gradients equal to float32 rounding."""
-  assert (t <= asgl_jax.neurons.FULL_UNROLL_MAX_T) == (t == 2)
+  assert (t <= asgl_jax.fused.FULL_UNROLL_MAX_T) == (t == 2)
   keys = jax.random.split(jax.random.key(5), 4)
   x = jax.random.uniform(jax.random.key(0), (t, 4, 6), maxval=1.4)
   v_w = jax.random.normal(jax.random.key(1), (6, 6)) * 0.3

@@ -12,7 +12,8 @@ import pytest
 from flax import nnx
 
 import asgl_jax
-from asgl_jax import models, nn, sparse
+from asgl_jax import models, nn
+from asgl_jax.cpu import event_matmul
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
@@ -20,7 +21,7 @@ ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 @pytest.fixture(autouse=True)
 def event_driven_at_any_size(monkeypatch):
   """The tests' small products would otherwise stay with the dense matmul (see the last test)."""
-  monkeypatch.setattr(sparse, "EVENT_DRIVEN_MIN_MACS", 0)
+  monkeypatch.setattr(event_matmul, "EVENT_DRIVEN_MIN_MACS", 0)
 
 
 def _spikes(shape, density=0.05, seed=0, dtype=np.bool_):
@@ -94,15 +95,15 @@ def test_event_driven_on_cpu_dense_matmul_on_gpu_and_tpu():
 def test_sparse_and_dense_host_paths_match_the_formulas(monkeypatch, density):
   # Below DENSE_ABOVE the host kernels take the CSR product, above it NumPy's dense one.
   used = []
-  real = sparse._mostly_dense
-  monkeypatch.setattr(sparse, "_mostly_dense", lambda s: used.append(real(s)) or used[-1])
+  real = event_matmul.mostly_dense
+  monkeypatch.setattr(event_matmul, "mostly_dense", lambda s: used.append(real(s)) or used[-1])
   s = _spikes((5000, 50), density=density)
   w = np.random.default_rng(0).normal(size=(50, 6)).astype(np.float32)
   v, dw = jax.jit(jax.value_and_grad(lambda w: jnp.sum(asgl_jax.spike_matmul(s, w) ** 2)))(w)
   c = s.astype(np.float64) @ w
   np.testing.assert_allclose(v, np.sum(c**2), rtol=1e-5)
   np.testing.assert_allclose(dw, s.T.astype(np.float64) @ (2 * c), rtol=1e-4, atol=1e-4)
-  assert used == [density > sparse.DENSE_ABOVE] * 2  # forward and weight gradient
+  assert used == [density > event_matmul.DENSE_ABOVE] * 2  # forward and weight gradient
 
 
 @pytest.mark.parametrize(
@@ -167,7 +168,7 @@ def test_spiking_rnn_gives_the_same_training_gradients_for_uint8_and_float_spike
 
 def test_row_blocks_cover_every_row_once():
   for n in (0, 1, 2047, 4096, 10_001):
-    blocks = sparse._blocks(n)
+    blocks = event_matmul.row_blocks(n)
     covered = np.concatenate([np.arange(n)[b] for b in blocks]) if blocks else []
     np.testing.assert_array_equal(covered, np.arange(n))
     assert len(blocks) <= max(1, os.cpu_count() or 1)
@@ -181,7 +182,8 @@ def test_same_values_under_a_sharded_jit_on_4_devices_without_host_calls():
     import jax, jax.numpy as jnp, numpy as np
     from jax.sharding import NamedSharding, PartitionSpec as P
     import asgl_jax
-    asgl_jax.sparse.EVENT_DRIVEN_MIN_MACS = 0
+    from asgl_jax.cpu import event_matmul
+    event_matmul.EVENT_DRIVEN_MIN_MACS = 0
     mesh = jax.make_mesh((4,), ("data",), axis_types=(jax.sharding.AxisType.Auto,))
     rng = np.random.default_rng(0)
     s = rng.random((8, 10, 70)) < 0.1
@@ -206,7 +208,7 @@ def test_same_values_under_a_sharded_jit_on_4_devices_without_host_calls():
 
 
 def test_small_products_stay_dense_on_cpu(monkeypatch):
-  monkeypatch.setattr(sparse, "EVENT_DRIVEN_MIN_MACS", 1000)
+  monkeypatch.setattr(event_matmul, "EVENT_DRIVEN_MIN_MACS", 1000)
   w = jnp.ones((10, 10))
 
   def lowered(rows):
@@ -219,7 +221,7 @@ def test_small_products_stay_dense_on_cpu(monkeypatch):
 def test_without_buffer_callback_every_backend_takes_the_dense_product(monkeypatch):
   """A JAX version without ``jax.experimental.buffer_callback``: the dense product, with the
   values and weight gradient of the formulas (``s·W`` and ``sᵀ·g``)."""
-  monkeypatch.setattr(sparse, "buffer_callback", None)
+  monkeypatch.setattr(event_matmul, "buffer_callback", None)
   s = _spikes((40, 7), density=0.3)
   w = np.random.default_rng(1).normal(size=(7, 3)).astype(np.float32)
   g = np.random.default_rng(2).normal(size=(40, 3)).astype(np.float32)
@@ -238,9 +240,9 @@ def test_without_a_cpu_backend_the_device_check_does_not_fail(monkeypatch):
   def no_cpu(backend=None):
     raise RuntimeError(f"Unknown backend {backend}")
 
-  sparse._several_cpu_devices.cache_clear()
+  event_matmul.several_cpu_devices.cache_clear()
   monkeypatch.setattr(jax, "devices", no_cpu)
   try:
-    assert sparse._several_cpu_devices() is False
+    assert event_matmul.several_cpu_devices() is False
   finally:
-    sparse._several_cpu_devices.cache_clear()
+    event_matmul.several_cpu_devices.cache_clear()

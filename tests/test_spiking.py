@@ -9,6 +9,7 @@ import pytest
 from jax import test_util
 
 import asgl_jax
+from asgl_jax import cpu
 
 # Reference formulas, written here independently of the library (x = u / α).
 _SIG = lambda x: 1.0 / (1.0 + np.exp(-x))  # noqa: E731
@@ -270,14 +271,14 @@ def test_alpha_cotangent_is_summed_over_broadcast_axes():
   "shape, axes",
   [((), (0, 1, 2, 3)), ((7,), (0, 1, 2)), ((6, 7), (0, 1)), ((1, 7), (0, 1, 2))],
 )
-def test_grad_sum_to_shape_sums_the_broadcast_axes(shape, axes):
+def test_param_grad_sum_sums_the_broadcast_axes(shape, axes):
   """The parameter-gradient sum of the backward passes (a product with ones on CPU) against
   NumPy's float64 sum, jitted and under vmap; (1, 7) takes the general path."""
   x = jax.random.normal(jax.random.key(0), (4, 5, 6, 7))
   ref = np.asarray(x, np.float64).sum(axis=axes).reshape(shape)
-  f = jax.jit(lambda x: asgl_jax.spiking._grad_sum_to_shape(x, shape))
+  f = jax.jit(lambda x: cpu.param_grad_sum(x, shape))
   np.testing.assert_allclose(f(x), ref, rtol=1e-5, atol=1e-5)
-  per_row = jax.vmap(lambda r: asgl_jax.spiking._grad_sum_to_shape(r, shape))(x)
+  per_row = jax.vmap(lambda r: cpu.param_grad_sum(r, shape))(x)
   ref_rows = np.asarray(x, np.float64).sum(axis=axes[1:]).reshape((4, *shape))
   np.testing.assert_allclose(per_row, ref_rows, rtol=1e-5, atol=1e-5)
   traced = f.trace(x)

@@ -24,7 +24,7 @@ import jax
 import jax.numpy as jnp
 from flax import nnx
 
-from asgl_jax import conv, nn, spiking
+from asgl_jax import nn, spiking
 
 Array = jax.Array
 
@@ -160,8 +160,6 @@ class ConvBN(nnx.Module):
       # this differs from XLA's "SAME", which pads only the far side).
       padding=((kernel_size // 2, kernel_size // 2),) * 2,
       use_bias=False,
-      # oneDNN's convolutions on the CPU backend, XLA's elsewhere (asgl_jax/conv.py).
-      conv_general_dilated=conv.conv_general_dilated,
       rngs=rngs,
     )
     self.bn = nn.TimeBatchNorm(out_channels, kind=bn, threshold=threshold, rngs=rngs)

@@ -1,0 +1,54 @@
+"""Argument checks shared by the primitive and the neuron scans (clear errors before tracing)."""
+
+from __future__ import annotations
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+
+
+def is_concrete(x) -> bool:
+  """Whether ``x`` is a value known at trace time (not a tracer)."""
+  return not isinstance(x, jax.core.Tracer)
+
+
+def check_floating(fn: str, u) -> None:
+  if not jnp.issubdtype(u.dtype, jnp.floating):
+    raise TypeError(f"{fn}: u must be a floating-point array, got dtype {u.dtype}")
+
+
+def check_alpha(fn: str, alpha, u_shape: tuple[int, ...]) -> None:
+  """``alpha`` is floating point, broadcasts to ``u_shape`` and, where concrete, is > 0."""
+  if not jnp.issubdtype(alpha.dtype, jnp.floating):
+    raise TypeError(f"{fn}: alpha must be floating-point, got dtype {alpha.dtype}")
+  try:
+    out = jnp.broadcast_shapes(alpha.shape, u_shape)
+  except ValueError:
+    out = None
+  if out != tuple(u_shape):
+    raise ValueError(
+      f"{fn}: alpha of shape {alpha.shape} does not broadcast to u's shape {tuple(u_shape)}"
+    )
+  if is_concrete(alpha):
+    a = np.asarray(alpha)
+    if not np.all(a > 0):  # also catches NaN
+      raise ValueError(f"{fn}: alpha (the width) must be > 0, got min {a.min()!r}")
+
+
+def check_p(fn: str, p) -> None:
+  """``p`` is a scalar and, where concrete, in ``[0, 1]``."""
+  if is_concrete(p):
+    pa = np.asarray(p)
+    if pa.shape != ():
+      raise ValueError(f"{fn}: p must be a scalar, got shape {pa.shape}")
+    if not 0.0 <= float(pa) <= 1.0:
+      raise ValueError(f"{fn}: p (the spike-mode probability) must be in [0, 1], got {float(pa)!r}")
+  elif jnp.shape(p) != ():
+    raise ValueError(f"{fn}: p must be a scalar, got shape {jnp.shape(p)}")
+
+
+def static_p(p) -> float | None:
+  """``p`` as a float when it is concrete and 0 or 1 (no mask is ever sampled), else ``None``."""
+  if is_concrete(p) and float(p) in (0.0, 1.0):
+    return float(p)
+  return None
