@@ -55,3 +55,45 @@ def param_grad_sum(x: jax.Array, shape: tuple[int, ...]) -> jax.Array:
 
     return cpu.param_grad_sum(x, tuple(shape))
   return sum_to_shape(x, tuple(shape))
+
+
+def compiler_options(backend: str | None = None) -> dict[str, str] | None:
+  """XLA options for ``jax.jit(..., compiler_options=...)`` of training and evaluation steps.
+
+  On CPU, :func:`asgl_jax.cpu.compiler_options` (XLA's own convolutions and dots, YNNPACK for
+  reductions only); ``None`` (XLA's defaults) on GPU and TPU.
+
+  Example::
+
+      step = jax.jit(make_train_step(graphdef, tx, loss_fn),
+                     compiler_options=train.compiler_options(), donate_argnums=0)
+
+  Args:
+    backend: ``"cpu"``, ``"gpu"``, ``"tpu"``; default ``jax.default_backend()``.
+  """
+  if (backend or jax.default_backend()) != "cpu":
+    return None
+  from asgl_jax import cpu
+
+  return cpu.compiler_options()
+
+
+def relaunch_with_hugepages(module: str) -> None:
+  """On a host that computes on the CPU only (:func:`cpu_only_host`), restarts
+  ``python -m <module> ...`` with transparent huge pages for malloc's large buffers
+  (:func:`asgl_jax.cpu.relaunch_with_hugepages`); elsewhere does nothing. Call it first thing
+  under ``if __name__ == "__main__":``. ``ASGL_JAX_HUGEPAGES=0`` turns it off."""
+  if os.environ.get("ASGL_JAX_HUGEPAGES", "1") == "0" or not cpu_only_host():
+    return
+  from asgl_jax import cpu
+
+  cpu.relaunch_with_hugepages(module)
+
+
+def hugepages_active() -> bool:
+  """Whether this process runs with :func:`relaunch_with_hugepages`'s malloc setting."""
+  if not computes_on_cpu():
+    return False
+  from asgl_jax import cpu
+
+  return cpu.hugepages_active()

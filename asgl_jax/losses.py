@@ -34,11 +34,28 @@ def tet_loss(outputs: Array, labels: Array, *, lam: float = 1e-3, phi: float = 1
   return (1.0 - lam) * jnp.mean(ce) + lam * jnp.mean((o - phi) ** 2)
 
 
-LOSSES = {"ce": cross_entropy, "tet": tet_loss}
+def reconstruction_mse(outputs: Array, targets: Array) -> Array:
+  """Mean squared error of the time-mean output against the input it reconstructs (paper
+  App. B.3, the spiking autoencoder): ``mean((mean_t o[t] − x)²)``.
+
+  Example:
+    >>> import jax.numpy as jnp
+    >>> from asgl_jax import losses
+    >>> losses.reconstruction_mse(jnp.ones((2, 1, 3)), jnp.zeros((1, 3)))
+    Array(1., dtype=float32)
+  """
+  if outputs.shape[1:] != targets.shape:
+    raise ValueError(
+      f"reconstruction_mse: outputs [T, *x.shape] needed, got {outputs.shape} for x {targets.shape}"
+    )
+  return jnp.mean((outputs.mean(0) - targets) ** 2)
+
+
+LOSSES = {"ce": cross_entropy, "tet": tet_loss, "mse": reconstruction_mse}
 
 
 def get_loss(name: str):
-  """Loss by name: ``"ce"`` or ``"tet"``."""
+  """Loss by name: ``"ce"``, ``"tet"`` or ``"mse"`` (reconstruction)."""
   try:
     return LOSSES[name]
   except KeyError:

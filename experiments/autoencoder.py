@@ -4,12 +4,12 @@
 
 For each (method, width) of ``config.autoencoder`` trains the 784-…-784 spiking
 MLP to reconstruct its input (direct input, MSE on the time-mean output) from
-the same seed and initialisation, then scores the embedded SNN's
-reconstructions of the held-out test images. Writes ``autoencoder.json``,
-``autoencoder.md`` and ``reconstructions.png`` to the workdir.
+the same seed and initialisation, with the common training loop (one resumable
+workdir per run), then scores the embedded SNN's reconstructions of the held-out
+test images. Writes ``autoencoder.json``, ``autoencoder.md`` and
+``reconstructions.png`` to the workdir.
 """
 
-import functools
 import json
 import os
 import sys
@@ -18,11 +18,10 @@ import time
 import jax
 import jax.numpy as jnp
 import numpy as np
-import optax
 from absl import flags
 from ml_collections import config_flags
 
-from asgl_jax import analysis, data, optim, schedules, train
+from asgl_jax import analysis, data, train
 from asgl_jax.data import mnist as mnist_data
 from experiments import common
 
@@ -38,67 +37,30 @@ def pixels(x):
   return (np.asarray(x) * mnist_data.STD + mnist_data.MEAN).reshape(len(x), -1).astype(np.float32)
 
 
-def build(config, method, width):
-  """The 784-…-784 spiking MLP of ``config.model`` with initial width ``width``."""
+def pixel_dataset(dataset: data.ArrayDataset) -> data.ArrayDataset:
+  """``dataset`` with each image as its 784 pixels in [0, 1]: the input and the target."""
+  splits = {k: (pixels(x), y) for k, (x, y) in dataset.splits.items()}
+  return data.ArrayDataset(splits, num_classes=dataset.num_classes, name="mnist_pixels")
+
+
+def train_one(config, dataset, method, width, workdir):
+  """Trains the 784-…-784 spiking MLP with ``method`` from initial width ``width`` (the common
+  loop, ``task="reconstruct"``) and scores the embedded SNN's test reconstructions."""
   c = config.copy_and_resolve_references()
   with c.unlocked():
     c.method, c.neuron.alpha = method, float(width)
-  return train.build_model(c, 784)
-
-
-def train_one(config, dataset, method, width):
-  model = build(config, method, width)
-  graphdef, params, stats = train.split_model(model)
-  steps_per_epoch = dataset.steps_per_epoch(config.batch_size)
-  total = config.num_epochs * steps_per_epoch
-  lr = schedules.make_lr_schedule(
-    config.lr_schedule, base_lr=config.learning_rate, total_steps=total
-  )
-  tx = optim.make_optimizer(
-    lr_schedule=lr,
-    optimizer=config.optimizer,
-    weight_decay=config.weight_decay,
-    spiking_lr=config.spiking_lr,
-    method=method,
-  )
-  p = 1.0 if method == "sg" else config.noise.p0
-  key = jax.random.key(config.seed)
-
-  @functools.partial(jax.jit, donate_argnums=(0, 1))
-  def step(params, opt_state, x, i):
-    keys = train.example_keys(key, i, x.shape[0])
-
-    def loss_fn(params):
-      out = train.merge_model(graphdef, params, stats)(x, key=keys, p=p, train=True)
-      return jnp.mean((out.mean(0) - x) ** 2)
-
-    loss, grads = jax.value_and_grad(loss_fn)(params)
-    updates, opt_state = tx.update(grads, opt_state, params)
-    return optax.apply_updates(params, updates), opt_state, loss
-
-  opt_state = tx.init(params)
-  loss = jnp.nan
-  for i in range(total):
-    epoch, index = divmod(i, steps_per_epoch)
-    batch = dataset.train_batch(
-      seed=config.seed, epoch=epoch, index=index, batch_size=config.batch_size
-    )
-    params, opt_state, loss = step(
-      params, opt_state, jnp.asarray(pixels(batch["image"])), jnp.int32(i)
-    )
-  if not np.isfinite(float(loss)):
-    raise FloatingPointError(f"non-finite loss training {method} at width {width}")
-  snn = train.merge_model(graphdef, params, stats)
-  x_test = jnp.asarray(pixels(dataset.splits["test"][0]))
+  summary = train.train_and_evaluate(c, workdir, dataset)
+  snn = train.model_from_state(c, 784, summary["final_state"])
+  x_test = jnp.asarray(dataset.splits["test"][0])
   recon = jnp.clip(jax.jit(lambda x: snn(x, train=False).mean(0))(x_test), 0.0, 1.0)
   img = lambda a: a.reshape(-1, 28, 28)  # noqa: E731
   return {
     "method": method,
     "width": float(width),
-    "psnr": float(jnp.mean(analysis.psnr(img(x_test), img(recon)))),
+    "psnr": summary["test_snn_psnr"],
     "ssim": float(jnp.mean(analysis.ssim(img(x_test), img(recon)))),
-    "final_train_loss": float(loss),
-    "final_widths": train.widths(params),
+    "final_train_loss": summary["final_train_loss"],
+    "final_widths": summary["widths"],
   }, np.asarray(img(recon[: config.autoencoder.num_samples]))
 
 
@@ -150,15 +112,13 @@ def main(argv):
   common.setup(config)
   workdir = _WORKDIR.value or os.path.join("runs", time.strftime("autoencoder-%Y%m%d-%H%M%S"))
   os.makedirs(workdir, exist_ok=True)
-  d = config.dataset
-  dataset = data.load_mnist_subset(
-    val_per_class=d.val_per_class, test_per_class=d.test_per_class, seed=config.seed, max_shift=0
-  )
+  dataset = pixel_dataset(common.load_dataset(config))
   records, samples = [], []
   for method in config.autoencoder.methods:
     for width in config.autoencoder.widths:
       t0 = time.perf_counter()
-      rec, imgs = train_one(config, dataset, method, width)
+      run_dir = os.path.join(workdir, f"{method}_width{width:g}")
+      rec, imgs = train_one(config, dataset, method, width, run_dir)
       rec["wall_seconds"] = time.perf_counter() - t0
       print(
         f"{method.upper()} α₀={width:g}: PSNR {rec['psnr']:.2f} dB, SSIM {rec['ssim']:.3f} ({rec['wall_seconds']:.0f} s)",
@@ -166,9 +126,7 @@ def main(argv):
       )
       records.append(rec)
       samples.append(imgs)
-  x_samples = pixels(dataset.splits["test"][0][: config.autoencoder.num_samples]).reshape(
-    -1, 28, 28
-  )
+  x_samples = dataset.splits["test"][0][: config.autoencoder.num_samples].reshape(-1, 28, 28)
   print(write_report(records, samples, x_samples, workdir))
 
 

@@ -7,13 +7,13 @@ import time
 
 from absl import app, logging
 
-from asgl_jax import data, parallel, train
+from asgl_jax import parallel, train
+from asgl_jax.train import builder
 
 
 def run_app(main, module: str) -> None:
-  """``absl.app.run(main)`` for ``python -m <module>``: on Linux, first restarts the process
-  with transparent huge pages for large host buffers (:func:`asgl_jax.train.relaunch_with_hugepages`;
-  ``ASGL_JAX_HUGEPAGES=0`` turns it off)."""
+  """``absl.app.run(main)`` for ``python -m <module>``; on a CPU-only Linux host the process
+  first restarts with transparent huge pages (:func:`asgl_jax.train.relaunch_with_hugepages`)."""
   train.relaunch_with_hugepages(module)
   app.run(main)
 
@@ -28,86 +28,8 @@ def setup(config) -> None:
 
 
 def load_dataset(config):
-  """The dataset named by ``config.dataset``: the bundled MNIST subset, Randman (generated),
-  SHD (HDF5 files), DVS-CIFAR10 / DVS128 Gesture (event recordings), spikegrams or a tfds
-  image pipeline."""
-  d = config.dataset
-  if d.name == "mnist_subset":
-    return data.load_mnist_subset(
-      val_per_class=d.val_per_class,
-      test_per_class=d.test_per_class,
-      seed=config.seed,
-      max_shift=d.max_shift,
-    )
-  if d.name == "randman":
-    from asgl_jax.data import spike_trains
-
-    return spike_trains.make_randman(
-      num_classes=d.num_classes,
-      channels=d.channels,
-      num_steps=config.time_steps,
-      dim=d.dim,
-      alpha=d.alpha,
-      samples_per_class=d.samples_per_class,
-      seed=d.seed,
-    )
-  if d.name == "shd":
-    from asgl_jax.data import spike_trains
-
-    return spike_trains.load_shd(
-      d.data_dir or os.path.expanduser("~/data/shd"),
-      num_steps=config.time_steps,
-      max_time=d.max_time,
-      seed=config.seed,
-      download=d.download,
-    )
-  if d.name == "dvs_cifar10":
-    from asgl_jax.data import events
-
-    return events.load_dvs_cifar10(
-      d.data_dir or os.path.expanduser("~/data/dvs_cifar10"),
-      num_frames=config.time_steps,
-      size=d.size,
-      split_by=d.split_by,
-      validation_fraction=d.validation_fraction,
-      max_roll=d.max_roll,
-      seed=config.seed,
-      download=d.download,
-    )
-  if d.name == "dvs_gesture":
-    from asgl_jax.data import events
-
-    return events.load_dvs_gesture(
-      d.data_dir or os.path.expanduser("~/data/dvs_gesture"),
-      num_frames=config.time_steps,
-      frame_ms=d.frame_ms,
-      frame_size=d.frame_size,
-      split=d.split,
-      source=d.source,
-      validation_fraction=d.validation_fraction,
-      seed=config.seed,
-    )
-  if d.name == "spikegrams":
-    from asgl_jax.data import spike_trains
-
-    if not d.data_dir:
-      raise FileNotFoundError(
-        "spikegrams: set --config.dataset.data_dir to the folder with train.npz and test.npz"
-      )
-    return spike_trains.load_spikegrams(
-      d.data_dir, num_steps=config.time_steps, channels=d.channels, seed=config.seed
-    )
-  from asgl_jax.data import image_pipelines  # TensorFlow is needed only here
-
-  return image_pipelines.ImagePipeline(
-    d.name,
-    data_dir=d.data_dir or None,
-    validation_size=d.validation_size,
-    augment=d.augment,
-    autoaugment=d.autoaugment,
-    cutout=d.cutout,
-    download=d.download,
-  )
+  """The dataset named by ``config.dataset`` (:func:`asgl_jax.train.builder.load_dataset`)."""
+  return builder.load_dataset(config)
 
 
 def train_main(config, workdir: str | None, prog: str) -> dict:
@@ -133,7 +55,10 @@ def run(config, workdir: str | None, dataset, name: str) -> dict:
   if config.get("export_nir"):
     summary["nir_file"] = export_nir(config, dataset, state, workdir)
   print(json.dumps(summary, indent=2))
-  print(f"Embedded SNN test accuracy: {summary['test_snn_accuracy']:.4f}  (workdir: {workdir})")
+  score = next(k for k in summary if k.startswith("test_snn_"))
+  print(
+    f"Embedded SNN test {score[len('test_snn_') :]}: {summary[score]:.4f}  (workdir: {workdir})"
+  )
   return summary
 
 

@@ -10,7 +10,7 @@ import pytest
 from flax import nnx
 from main_runner import run_python
 
-from asgl_jax import models, train
+from asgl_jax import cpu, models, train
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 CONFIGS = sorted(
@@ -106,7 +106,7 @@ def test_mnist_main_end_to_end(tmp_path):
   assert "Embedded SNN test accuracy" in r.stdout
   # `python -m experiments.*` restarts itself with huge pages where they can be had
   tunables = os.environ.get("GLIBC_TUNABLES", "")
-  expected = train.HUGEPAGE_TUNABLE in tunables or train.hugepage_env() is not None
+  expected = cpu.HUGEPAGE_TUNABLE in tunables or cpu.hugepage_env() is not None
   assert summary["host_hugepages"] is expected
   import nir
 
@@ -150,3 +150,27 @@ def test_cifar_main_without_data_fails_with_a_clear_message(tmp_path):
   assert r.returncode == 2
   assert "cifar100" in r.stderr and "download_and_prepare" in r.stderr
   assert "Traceback" not in r.stderr
+
+
+def test_autoencoder_main_trains_with_the_common_loop(tmp_path):
+  """The autoencoder runs each (method, width) through train_and_evaluate with
+  task="reconstruct": one resumable workdir per run, PSNR as the evaluation score."""
+  r = run_python(
+    [
+      "-m",
+      "experiments.autoencoder",
+      "--config=experiments/configs/autoencoder_mnist.py",
+      f"--workdir={tmp_path}",
+      "--config.num_train_steps=40",
+      "--config.autoencoder.widths=(0.5,)",
+      "--config.autoencoder.num_samples=2",
+    ]
+  )
+  assert r.returncode == 0, r.stderr[-3000:]
+  records = json.loads((tmp_path / "autoencoder.json").read_text())
+  assert [rec["method"] for rec in records] == ["sg", "asgl"]
+  for rec in records:
+    run = json.loads((tmp_path / f"{rec['method']}_width0.5" / "summary.json").read_text())
+    assert run["steps"] == 40 and run["test_snn_psnr"] == rec["psnr"]
+    assert 5.0 < rec["psnr"] < 40.0 and 0.0 < rec["ssim"] <= 1.0
+  assert "PSNR (dB) / SSIM" in (tmp_path / "autoencoder.md").read_text()

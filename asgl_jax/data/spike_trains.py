@@ -224,6 +224,10 @@ def load_spikegrams(
   ``[N]`` (integers ``0 .. K−1``). The number of classes is ``max(label) + 1``. Validation
   is a random ``validation_fraction`` of train.
   """
+  if not data_dir:
+    raise FileNotFoundError(
+      "spikegrams: set --config.dataset.data_dir to the folder with train.npz and test.npz"
+    )
   splits = {}
   for split in ("train", "test"):
     path = os.path.join(data_dir, f"{split}.npz")

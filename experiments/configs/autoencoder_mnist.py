@@ -15,6 +15,8 @@ from experiments.configs import mnist
 
 def get_config():
   c = mnist.get_config()
+  c.task = "reconstruct"
+  c.loss = "mse"
   c.model.name = "mlp"
   c.model.kwargs = ml_collections.ConfigDict({"in_features": 784, "hidden": (128, 64, 32, 64, 128)})
   c.time_steps = 8

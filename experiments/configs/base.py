@@ -32,7 +32,9 @@ def get_config() -> ml_collections.ConfigDict:
   # Noise (spike-mode) probability p, Table 7: p ← 1 − (1 − p)·ζ at each milestone epoch.
   # NB: the released code's --p is the analog probability 1 − p.
   c.noise = ml_collections.ConfigDict({"p0": 0.8, "zeta": 1.0, "milestones": ()})
-  c.loss = "ce"  # or "tet"
+  # "classify" (labels, accuracy) or "reconstruct" (the input is the target, PSNR).
+  c.task = "classify"
+  c.loss = "ce"  # or "tet"; "mse" to reconstruct
   # Weights: SGD(0.9), lr 0.1, cosine to 0, weight decay on kernels only.
   c.optimizer = "sgd"
   c.learning_rate = 0.1

@@ -1,0 +1,200 @@
+"""The one reader of an experiment's ``ml_collections`` config: validates it and builds the run.
+
+Everything a config decides is resolved here, once, into a :class:`Run` (model, optimizer,
+schedules, task, loop sizes); the loop (:mod:`asgl_jax.train.loop`) and the steps
+(:mod:`asgl_jax.train.step`) never see the config. ``method="sg"`` (plain surrogate-gradient
+learning) is resolved here too: widths frozen in the model and the optimizer, ``p = 1`` known
+at trace time.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import math
+from collections.abc import Callable
+from typing import Any
+
+import jax
+import jax.numpy as jnp
+import optax
+from flax import nnx
+
+from asgl_jax import checkpoint as ckpt_lib
+from asgl_jax import losses, models, optim, schedules
+from asgl_jax.train import step as step_lib
+
+# What a run trains for: the batch entry the loss compares with, the training metrics, the
+# per-example evaluation scores and the score reported.
+TASKS = {
+  "classify": dict(
+    target="label",
+    metrics_fn=step_lib.classification_metrics,
+    score_fn=step_lib.classification_scores,
+    score="accuracy",
+  ),
+  "reconstruct": dict(
+    target="image",
+    metrics_fn=lambda outputs, images: {},
+    score_fn=step_lib.reconstruction_scores,
+    score="psnr",
+  ),
+}
+
+
+@dataclasses.dataclass(frozen=True)
+class Run:
+  """A training run, resolved from a config by :func:`build_run`."""
+
+  model: nnx.Module
+  tx: optax.GradientTransformation
+  lr_schedule: Callable[[int], Any]
+  loss_fn: Callable
+  metrics_fn: Callable
+  score_fn: Callable
+  target: str
+  score: str
+  method: str
+  p_of_epoch: Callable[[int], float]
+  fixed_p: float | None
+  seed: int
+  batch_size: int
+  steps_per_epoch: int
+  total_steps: int
+  num_epochs: int
+  num_devices: int | None
+  log_every: int
+  analysis_examples: int
+
+
+def validate_config(config) -> None:
+  """Clear errors for bad config values (raised before anything is built)."""
+  if config.method not in ("asgl", "sg"):
+    raise ValueError(f"config.method must be 'asgl' or 'sg', got {config.method!r}")
+  if config.get("task", "classify") not in TASKS:
+    raise ValueError(f"config.task must be one of {sorted(TASKS)}, got {config.task!r}")
+  if config.batch_size < 1:
+    raise ValueError(f"config.batch_size must be >= 1, got {config.batch_size}")
+  if config.time_steps < 1:
+    raise ValueError(f"config.time_steps must be >= 1, got {config.time_steps}")
+  if config.num_epochs < 1 and config.num_train_steps < 1:
+    raise ValueError("config.num_epochs or config.num_train_steps must be >= 1")
+  if not config.neuron.alpha > 0:
+    raise ValueError(f"config.neuron.alpha (initial width) must be > 0, got {config.neuron.alpha}")
+  noise_schedule(config)
+  losses.get_loss(config.loss)
+  if config.model.name not in models.available_models():
+    raise ValueError(
+      f"config.model.name: unknown model {config.model.name!r}; valid: {models.available_models()}"
+    )
+
+
+def noise_schedule(config) -> Callable[[int], float]:
+  """``epoch -> p``: the noise schedule of ``config.noise`` (ASGL), ``1.0`` throughout for SG."""
+  noise = schedules.make_noise_schedule(
+    p0=config.noise.p0, zeta=config.noise.zeta, milestones=config.noise.milestones
+  )
+  return (lambda epoch: 1.0) if config.method == "sg" else noise
+
+
+def build_model(config, num_outputs: int) -> nnx.Module:
+  """Model from ``config.model`` (name, kwargs), ``config.time_steps`` and ``config.neuron``
+  (widths frozen for ``method="sg"``)."""
+  neuron = dict(config.neuron)
+  if config.method == "sg":
+    neuron["learn_alpha"] = False
+  kwargs = dict(config.model.get("kwargs", {}))
+  return models.get_model(
+    config.model.name,
+    num_classes=num_outputs,
+    time_steps=config.time_steps,
+    neuron=neuron,
+    rngs=nnx.Rngs(config.seed),
+    **kwargs,
+  )
+
+
+def build_optimizer(config, total_steps: int):
+  """``(lr_schedule, tx)`` of ``config`` (see :func:`asgl_jax.optim.make_optimizer`)."""
+  lr = schedules.make_lr_schedule(
+    config.lr_schedule,
+    base_lr=config.learning_rate,
+    total_steps=total_steps,
+    warmup_steps=config.get("warmup_steps", 0),
+  )
+  tx = optim.make_optimizer(
+    lr_schedule=lr,
+    optimizer=config.optimizer,
+    momentum=config.momentum,
+    weight_decay=config.weight_decay,
+    spiking_lr=config.spiking_lr,
+    method=config.method,
+  )
+  return lr, tx
+
+
+def num_outputs(config, dataset) -> int:
+  """The network's output size: the classes, or the input's size for ``task="reconstruct"``."""
+  if config.get("task", "classify") == "reconstruct":
+    return math.prod(next(iter(dataset.eval_batches("validation", 1)))["image"].shape[1:])
+  return dataset.num_classes
+
+
+def build_run(config, dataset) -> Run:
+  """Validates ``config`` and resolves it, with ``dataset``'s sizes, into a :class:`Run`."""
+  validate_config(config)
+  steps_per_epoch = dataset.steps_per_epoch(config.batch_size)
+  total_steps = (
+    config.num_train_steps if config.num_train_steps > 0 else config.num_epochs * steps_per_epoch
+  )
+  lr, tx = build_optimizer(config, total_steps)
+  return Run(
+    model=build_model(config, num_outputs(config, dataset)),
+    tx=tx,
+    lr_schedule=lr,
+    loss_fn=losses.get_loss(config.loss),
+    **TASKS[config.get("task", "classify")],
+    method=config.method,
+    p_of_epoch=noise_schedule(config),
+    fixed_p=1.0 if config.method == "sg" else None,
+    seed=config.seed,
+    batch_size=config.batch_size,
+    steps_per_epoch=steps_per_epoch,
+    total_steps=total_steps,
+    num_epochs=math.ceil(total_steps / steps_per_epoch),
+    num_devices=config.get("num_devices") or None,
+    log_every=config.get("log_every", 50),
+    analysis_examples=config.get("analysis_examples", 0),
+  )
+
+
+def restore_model(config, num_classes: int, workdir: str) -> nnx.Module:
+  """The model of ``config`` with the parameters of the latest checkpoint in ``workdir``."""
+  graphdef, params, stats = step_lib.split_model(build_model(config, num_classes))
+  _, tx = build_optimizer(config, 1)  # the optimizer state's structure, to restore into
+  like = {"state": step_lib.TrainState(jnp.int32(0), params, stats, tx.init(params))}
+  ckpt = ckpt_lib.Checkpointer(workdir)
+  latest = ckpt.latest_step()
+  if latest is None:
+    raise FileNotFoundError(f"restore_model: no checkpoint in {ckpt.path}")
+  state = ckpt.restore(latest, like)["state"]
+  ckpt.close()
+  return step_lib.merge_model(graphdef, state.params, state.batch_stats)
+
+
+def model_from_state(config, num_classes: int, state: step_lib.TrainState) -> nnx.Module:
+  """The model of ``config`` carrying the parameters and BN statistics of ``state``."""
+  graphdef, _, _ = step_lib.split_model(build_model(config, num_classes))
+  return step_lib.merge_model(
+    graphdef, jax.device_get(state.params), jax.device_get(state.batch_stats)
+  )
+
+
+def load_dataset(config):
+  """The dataset named by ``config.dataset.name`` (:func:`asgl_jax.data.load`), with the run's
+  seed and time steps; ``config.dataset``'s other fields are the loader's options (its own
+  ``seed``, e.g. Randman's generator seed, overrides the run's)."""
+  from asgl_jax import data
+
+  options = {"seed": config.seed, **dict(config.dataset)}
+  name = options.pop("name")
+  return data.load(name, time_steps=config.time_steps, **options)

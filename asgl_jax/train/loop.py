@@ -1,0 +1,228 @@
+"""The training loop every experiment main runs: train, evaluate each epoch, checkpoint, report."""
+
+from __future__ import annotations
+
+import json
+import os
+import sys
+import time
+from typing import Any
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+
+from asgl_jax import _backend, models, parallel
+from asgl_jax import checkpoint as ckpt_lib
+from asgl_jax.train import builder, reporting
+from asgl_jax.train import step as step_lib
+
+
+def train_and_evaluate(config, workdir: str, dataset) -> dict[str, Any]:
+  """Trains with ASGL (or SG) and evaluates; resumes from ``workdir`` if a checkpoint exists.
+
+  ``config`` is resolved by :func:`asgl_jax.train.builder.build_run`; :func:`run_training`
+  does the rest.
+
+  Returns:
+    The run summary (also written to ``<workdir>/summary.json``), with the final
+    :class:`~asgl_jax.train.TrainState` under ``"final_state"``.
+  """
+  return run_training(builder.build_run(config, dataset), dataset, workdir)
+
+
+def run_training(run: builder.Run, dataset, workdir: str) -> dict[str, Any]:
+  """The loop of :func:`train_and_evaluate` for a resolved :class:`~asgl_jax.train.Run`.
+
+  Each epoch logs the training loss and metrics, the validation score of the noisy network
+  and of the embedded SNN, p, per-layer widths and firing rates. The test split is evaluated
+  once, at the end, with the final parameters (never used for model selection).
+  """
+  t_start = time.perf_counter()
+  os.makedirs(workdir, exist_ok=True)
+  mesh = parallel.make_mesh(run.num_devices)
+  n_dev = mesh.devices.size
+  if run.batch_size % n_dev:
+    raise ValueError(f"config.batch_size {run.batch_size} is not divisible by the {n_dev} devices")
+  total_steps, steps_per_epoch, num_epochs = run.total_steps, run.steps_per_epoch, run.num_epochs
+  score = run.score
+
+  graphdef, params, stats = step_lib.split_model(run.model)
+  state = step_lib.TrainState(jnp.int32(0), params, stats, run.tx.init(params))
+  rep = parallel.replicated(mesh)
+  state = jax.device_put(state, rep)
+
+  step_fn = step_lib.make_train_step(
+    graphdef,
+    run.tx,
+    run.loss_fn,
+    metrics_fn=run.metrics_fn,
+    target=run.target,
+    fixed_p=run.fixed_p,
+  )
+  options = _backend.compiler_options()
+  train_step = jax.jit(
+    step_fn, out_shardings=(rep, rep), donate_argnums=0, compiler_options=options
+  )
+  eval_step = jax.jit(
+    step_lib.make_eval_step(graphdef, score_fn=run.score_fn, target=run.target),
+    out_shardings=rep,
+    compiler_options=options,
+  )
+  key = jax.random.key(run.seed)
+
+  ckpt = ckpt_lib.Checkpointer(workdir)
+  start_step = 0
+  history: list[dict[str, float]] = []
+  if ckpt.latest_step() is not None:
+    restored = ckpt.restore(ckpt.latest_step(), {"state": state})
+    state = jax.device_put(restored["state"], rep)
+    start_step = int(state.step)
+    history = reporting.read_history(workdir, up_to_step=start_step)
+    print(f"Resuming from step {start_step} ({ckpt.path})", file=sys.stderr)
+
+  writer = reporting.MetricWriter(workdir)
+  bar = reporting.ProgressBar(total_steps, start=start_step, every=run.log_every)
+
+  def evaluate(split: str, p: float) -> dict[str, float]:
+    sums: dict[str, float] = {}
+    for batch in dataset.eval_batches(split, run.batch_size):
+      out = jax.device_get(eval_step(state, parallel.shard_batch(batch, mesh), key, jnp.float32(p)))
+      for k, v in out.items():
+        sums[k] = sums.get(k, 0.0) + float(v)
+    if "count" not in sums:
+      raise ValueError(f"{getattr(dataset, 'name', 'dataset')}: the {split!r} split is empty")
+    n = max(sums.pop("count"), 1.0)
+    return {f"{split}_{k}": v / n for k, v in sums.items()}
+
+  pending = None  # metrics of the previous step, read one step late (no host sync per step)
+  last_good = start_step
+  train_sums: dict[str, float] = {}
+
+  def consume(step_done: int, metrics) -> None:
+    m = jax.device_get(metrics)
+    if not np.isfinite(m["loss"]):
+      raise FloatingPointError(
+        f"non-finite training loss ({m['loss']}) at step {step_done}; stopping. The last good "
+        f"checkpoint (step {last_good}) is kept in {ckpt.path}."
+      )
+    for k, v in m.items():
+      train_sums[k] = train_sums.get(k, 0.0) + float(v)
+    train_sums["_n"] = train_sums.get("_n", 0.0) + 1
+    shown = {k: v for k, v in m.items() if k != "grad_norm"}
+    bar.update(step_done, " ".join(f"{k} {float(v):.4f}" for k, v in shown.items()))
+
+  step = start_step
+  try:
+    while step < total_steps:
+      epoch, index = divmod(step, steps_per_epoch)
+      p = run.p_of_epoch(epoch)
+      batch = dataset.train_batch(
+        seed=run.seed, epoch=epoch, index=index, batch_size=run.batch_size
+      )
+      new_state, metrics = train_step(state, parallel.shard_batch(batch, mesh), key, jnp.float32(p))
+      if pending is not None:
+        consume(*pending)
+      state, pending = new_state, (step + 1, metrics)
+      step += 1
+      if step % steps_per_epoch == 0 or step == total_steps:
+        consume(*pending)
+        pending = None
+        n = train_sums.pop("_n", 1.0)
+        rec = {f"train_{k}": v / n for k, v in train_sums.items()}
+        train_sums.clear()
+        rec.update(evaluate("validation", p))
+        rec["epoch"] = epoch + 1
+        rec["p"] = p
+        rec["learning_rate"] = float(run.lr_schedule(step))
+        rec.update({f"width/{k}": v for k, v in step_lib.widths(state.params).items()})
+        if run.analysis_examples:
+          rec.update(epoch_analysis(graphdef, state, dataset, run.analysis_examples, key, p))
+        history.append(rec)
+        writer.write(step, rec)
+        print(
+          f"epoch {epoch + 1}/{num_epochs} step {step}: loss {rec['train_loss']:.4f} "
+          f"val SNN {score} {rec[f'validation_snn_{score}']:.4f} "
+          f"noisy {rec[f'validation_noisy_{score}']:.4f} p {p:.3f}",
+          file=sys.stderr,
+        )
+        ckpt.save(step, {"state": state})
+        last_good = step
+  finally:
+    writer.close()
+
+  p_final = run.p_of_epoch(max(num_epochs - 1, 0))
+  test = evaluate("test", p_final)
+  last = history[-1] if history else {}
+  summary = {
+    f"test_snn_{score}": test[f"test_snn_{score}"],
+    f"test_noisy_{score}": test[f"test_noisy_{score}"],
+    f"val_snn_{score}": last.get(f"validation_snn_{score}", float("nan")),
+    "final_train_loss": last.get("train_loss", float("nan")),
+    "steps": int(step),
+    "epochs": num_epochs,
+    "wall_seconds": time.perf_counter() - t_start,
+    "num_devices": n_dev,
+    # whether malloc ran with transparent huge pages (asgl_jax.cpu.hugepages): wall time only
+    "host_hugepages": _backend.hugepages_active(),
+    "num_classes": dataset.num_classes,
+    "method": run.method,
+    "num_params": models.count_params(run.model),
+    "widths": step_lib.widths(state.params),
+    "test_firing_rates": {
+      k[len("test_rate/") :]: v for k, v in test.items() if k.startswith("test_rate/")
+    },
+  }
+  if run.analysis_examples:
+    final_analysis(graphdef, state, dataset, run.analysis_examples, key, p_final, workdir, summary)
+  with open(os.path.join(workdir, "summary.json"), "w") as f:
+    json.dump(summary, f, indent=2)
+  ckpt.close()
+  try:
+    reporting.plot_history(history, os.path.join(workdir, "curves.png"), score=score)
+  except ImportError:
+    pass
+  summary["final_state"] = state
+  return summary
+
+
+def _analysis_batch(dataset, n: int):
+  batch = next(dataset.eval_batches("validation", n))
+  return jnp.asarray(batch["image"][: int(batch["mask"].sum())])
+
+
+def epoch_analysis(graphdef, state, dataset, num_examples: int, key, p) -> dict[str, float]:
+  """Per-layer smoothing error, dead fraction and noisy-vs-SNN similarity on the first
+  ``num_examples`` validation examples (logged every epoch)."""
+  from asgl_jax import analysis
+
+  model = step_lib.merge_model(
+    graphdef, jax.device_get(state.params), jax.device_get(state.batch_stats)
+  )
+  x = _analysis_batch(dataset, num_examples)
+  keys = step_lib.example_keys(key, jnp.int32(0), x.shape[0])
+  stats = analysis.spike_statistics(model, x)
+  sim = analysis.noisy_snn_similarity(model, x, key=keys, p=p)
+  out = {}
+  for layer, st in stats.items():
+    out[f"smoothing_error/{layer}"] = st["smoothing_error"]
+    out[f"dead_fraction/{layer}"] = st["dead_fraction"]
+    out[f"noisy_snn_cosine/{layer}"] = sim[layer]
+  return out
+
+
+def final_analysis(graphdef, state, dataset, num_examples: int, key, p, workdir, summary) -> None:
+  """Writes ``analysis.json`` and ``analysis.png`` (spike statistics and energy, App. B.2)."""
+  from asgl_jax import analysis
+
+  model = step_lib.merge_model(
+    graphdef, jax.device_get(state.params), jax.device_get(state.batch_stats)
+  )
+  x = _analysis_batch(dataset, num_examples)
+  res = analysis.analyze(model, x, key=step_lib.example_keys(key, jnp.int32(0), x.shape[0]), p=p)
+  analysis.write_analysis(res, os.path.join(workdir, "analysis.json"))
+  summary["energy_ratio"] = res["energy"]["energy_ratio"]
+  try:
+    analysis.plot_analysis(res, os.path.join(workdir, "analysis.png"))
+  except ImportError:
+    pass

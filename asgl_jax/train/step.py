@@ -1,0 +1,199 @@
+"""Pure training and evaluation steps: no config, no I/O.
+
+The model is split once into a graph definition and state (:func:`split_model`); the steps
+are plain functions ``(state, batch, key, p) -> ...`` that ``nnx.merge`` inside, for
+``jax.jit`` over a ``'data'`` mesh (parameters replicated, batch sharded). Masks come from
+``fold_in(fold_in(seed_key, step), global_example_index)`` and then the layer and time step,
+so one seed gives the same run on 1 or N devices.
+
+What a step computes from the network's outputs ``[T, B, ...]`` is a seam: ``loss_fn`` and
+``metrics_fn`` for training, ``score_fn`` (per-example scores) for evaluation, each given the
+batch entry named ``target``. The defaults classify (``target="label"``); the spiking
+autoencoder reconstructs its input (``target="image"``, :func:`reconstruction_scores`).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any, NamedTuple
+
+import jax
+import jax.numpy as jnp
+import optax
+from flax import nnx
+
+from asgl_jax import nn
+
+Array = jax.Array
+
+
+class TrainState(NamedTuple):
+  """Everything a train step updates.
+
+  ``params = {"weights": nnx.State, "spiking": nnx.State}``; ``batch_stats``
+  holds BN running statistics.
+  """
+
+  step: Array
+  params: Any
+  batch_stats: Any
+  opt_state: Any
+
+
+def split_model(model: nnx.Module):
+  """``nnx.split`` into ``(graphdef, params, batch_stats)``; params split into weights and spiking.
+
+  Example:
+    >>> from flax import nnx
+    >>> from asgl_jax import models, train
+    >>> model = models.get_model("mlp", num_classes=3, time_steps=2, in_features=4,
+    ...                          hidden=(5,), rngs=nnx.Rngs(0))
+    >>> graphdef, params, stats = train.split_model(model)
+    >>> sorted(params)
+    ['spiking', 'weights']
+  """
+  graphdef, spiking, weights, stats = nnx.split(model, nn.SpikingParam, nnx.Param, nnx.BatchStat)
+  pure = nnx.to_pure_dict
+  return graphdef, {"weights": pure(weights), "spiking": pure(spiking)}, pure(stats)
+
+
+def merge_model(graphdef, params, batch_stats) -> nnx.Module:
+  """The inverse of :func:`split_model`: an NNX module carrying ``params`` and ``batch_stats``."""
+  return nnx.merge(graphdef, params["spiking"], params["weights"], batch_stats)
+
+
+def example_keys(key: Array, step: Array, batch_size: int) -> Array:
+  """Per-example mask keys ``fold_in(fold_in(key, step), i)`` for global example index ``i``.
+
+  Example:
+    >>> import jax
+    >>> from asgl_jax import train
+    >>> train.example_keys(jax.random.key(0), 3, 4).shape
+    (4,)
+  """
+  step_key = jax.random.fold_in(key, step)
+  return jax.vmap(lambda i: jax.random.fold_in(step_key, i))(jnp.arange(batch_size))
+
+
+def classification_metrics(outputs: Array, labels: Array) -> dict[str, Array]:
+  """Batch accuracy of the time-mean readout (paper §3)."""
+  return {"accuracy": jnp.mean(jnp.argmax(jnp.mean(outputs, axis=0), -1) == labels)}
+
+
+def classification_scores(outputs: Array, labels: Array) -> dict[str, Array]:
+  """Per-example correctness (0/1) of the time-mean readout."""
+  return {"accuracy": (jnp.argmax(outputs.mean(0), -1) == labels).astype(jnp.float32)}
+
+
+def reconstruction_scores(outputs: Array, images: Array) -> dict[str, Array]:
+  """Per-example PSNR (dB, pixels in ``[0, 1]``) of the clipped time-mean reconstruction."""
+  recon = jnp.clip(outputs.mean(0), 0.0, 1.0)
+  mse = jnp.mean((recon - images) ** 2, axis=tuple(range(1, images.ndim)))
+  return {"psnr": 10.0 * jnp.log10(1.0 / jnp.maximum(mse, 1e-12))}
+
+
+def make_train_step(
+  graphdef,
+  tx: optax.GradientTransformation,
+  loss_fn: Callable[[Array, Array], Array],
+  *,
+  metrics_fn: Callable[[Array, Array], dict[str, Array]] = classification_metrics,
+  target: str = "label",
+  fixed_p: float | None = None,
+) -> Callable:
+  """``(state, batch, key, p) -> (state, metrics)``; jit it with ``compiler_options()``.
+
+  Args:
+    graphdef: from :func:`split_model`.
+    tx: the optimizer over ``{"weights", "spiking"}`` (:func:`asgl_jax.optim.make_optimizer`).
+    loss_fn: ``(outputs [T, B, ...], batch[target]) -> scalar`` (e.g.
+      :func:`asgl_jax.losses.cross_entropy`).
+    metrics_fn: ``(outputs, batch[target]) -> {name: scalar}``, logged with the loss and the
+      weights' gradient norm.
+    target: the batch entry the loss compares with (``"label"``, or ``"image"`` to reconstruct).
+    fixed_p: a spike-mode probability known at trace time (``1.0`` for SG: no mask is ever
+      sampled); the step's ``p`` argument is then ignored.
+  """
+
+  def train_step(state: TrainState, batch, key, p):
+    if fixed_p is not None:
+      p = fixed_p
+    keys = example_keys(key, state.step, batch["image"].shape[0])
+
+    def compute_loss(params, batch_stats):
+      model = merge_model(graphdef, params, batch_stats)
+      out = model(batch["image"], key=keys, p=p, train=True)
+      return loss_fn(out, batch[target]), (out, nnx.to_pure_dict(nnx.state(model, nnx.BatchStat)))
+
+    (loss, (out, stats)), grads = jax.value_and_grad(compute_loss, has_aux=True)(
+      state.params, state.batch_stats
+    )
+    updates, opt_state = tx.update(grads, state.opt_state, state.params)
+    params = optax.apply_updates(state.params, updates)
+    metrics = {
+      "loss": loss,
+      **metrics_fn(out, batch[target]),
+      "grad_norm": optax.tree.norm(grads["weights"]),
+    }
+    return TrainState(state.step + 1, params, stats, opt_state), metrics
+
+  return train_step
+
+
+def make_eval_step(
+  graphdef,
+  *,
+  score_fn: Callable[[Array, Array], dict[str, Array]] = classification_scores,
+  target: str = "label",
+) -> Callable:
+  """``(state, batch, key, p) -> sums`` over the batch's real examples (``batch["mask"]``).
+
+  ``count``; ``noisy_<score>`` and ``snn_<score>``: the sums of ``score_fn``'s per-example
+  scores for the noisy network (masks at probability ``p``, BN statistics frozen) and for the
+  embedded SNN (pure spikes); ``rate/<layer>``: the SNN's per-layer firing rates times the
+  batch size, for averaging.
+  """
+
+  def eval_step(state: TrainState, batch, key, p):
+    mask = batch["mask"].astype(jnp.float32)
+    keys = example_keys(key, jnp.int32(0), batch["image"].shape[0])
+    model = merge_model(graphdef, state.params, state.batch_stats)
+    # The noisy network: masks at probability p, BN with its running statistics.
+    model.set_attributes(use_running_average=True, raise_if_not_found=False)
+    noisy = model(batch["image"], key=keys, p=p, train=True)
+    # The embedded SNN (pure spikes), recording each spiking layer's firing rate.
+    model.set_attributes(record="rates", raise_if_not_found=False)
+    snn, rates = nnx.capture(model, nnx.Intermediate)(batch["image"], train=False)
+    n = jnp.sum(mask)
+    flat = {k.replace("/firing_rate/0", ""): v for k, v in flatten(nnx.to_pure_dict(rates)).items()}
+    out = {"count": n}
+    for prefix, outputs in (("noisy", noisy), ("snn", snn)):
+      for k, v in score_fn(outputs, batch[target]).items():
+        out[f"{prefix}_{k}"] = jnp.sum(mask * v)
+    out.update({f"rate/{k}": jnp.sum(jnp.asarray(v)) * n for k, v in flat.items()})
+    return out
+
+  return eval_step
+
+
+def widths(params) -> dict[str, float]:
+  """Mean width ``α = exp(log α)`` of each spiking layer, by parameter path."""
+  return {
+    k[: -len("/log_alpha")]: float(jnp.mean(jnp.exp(v)))
+    for k, v in flatten(params["spiking"]).items()
+    if k.endswith("/log_alpha")
+  }
+
+
+def flatten(tree) -> dict[str, Any]:
+  """``{"a": {"b": x}} -> {"a/b": x}`` (tuples from ``sow`` are flattened as ``.../0``).
+
+  Example:
+    >>> from asgl_jax import train
+    >>> train.flatten({"a": {"b": 1}, "c": (2,)})
+    {'a/b': 1, 'c/0': 2}
+  """
+  out = {}
+  for path, v in jax.tree_util.tree_flatten_with_path(tree)[0]:
+    out["/".join(str(getattr(k, "key", getattr(k, "idx", k))) for k in path)] = v
+  return out
