@@ -124,3 +124,81 @@ def test_tiny_imagenet_builder_on_a_small_archive_in_the_real_layout(tmp_path):
   b = p.train_batch(seed=0, epoch=0, index=0, batch_size=2)
   assert b["image"].shape == (2, 64, 64, 3)
   assert p.num_examples("test") == 4
+
+
+@pytest.fixture
+def http_folder(tmp_path):
+  """A folder served over HTTP on 127.0.0.1 (a stand-in for a dataset's host)."""
+  import functools
+  import http.server
+  import threading
+
+  served = tmp_path / "served"
+  served.mkdir()
+  handler = functools.partial(http.server.SimpleHTTPRequestHandler, directory=str(served))
+  handler.log_message = lambda *a: None
+  server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
+  thread = threading.Thread(target=server.serve_forever, daemon=True)
+  thread.start()
+  yield served, f"http://127.0.0.1:{server.server_address[1]}/"
+  server.shutdown()
+  server.server_close()
+
+
+def test_fetch_keeps_only_a_download_whose_md5_matches(http_folder, tmp_path):
+  import hashlib
+
+  from asgl_jax.data import downloads
+
+  served, url = http_folder
+  (served / "shd_test.h5.zip").write_bytes(b"recorded spikes")
+  good = hashlib.md5(b"recorded spikes").hexdigest()
+  dest = tmp_path / "data" / "shd_test.h5.zip"
+  kw = dict(dataset="SHD", manual="put it in data/")
+  with pytest.raises(ValueError, match="wrong MD5"):
+    downloads.fetch(url + "shd_test.h5.zip", str(dest), md5="0" * 32, **kw)
+  assert not dest.exists()  # a mismatching file is never kept
+  assert downloads.fetch(url + "shd_test.h5.zip", str(dest), md5=good, **kw) == str(dest)
+  assert dest.read_bytes() == b"recorded spikes"
+  with pytest.raises(FileNotFoundError, match="put it in data/"):
+    downloads.fetch(url + "missing.zip", str(tmp_path / "missing.zip"), md5=good, **kw)
+
+
+def test_shd_downloads_through_fetch_with_the_published_md5(monkeypatch, tmp_path):
+  from asgl_jax.data import downloads, spike_trains
+
+  calls = []
+  monkeypatch.setattr(downloads, "fetch", lambda *a, **kw: calls.append((a, kw)) or a[1])
+  with pytest.raises(FileNotFoundError):  # the stand-in fetch writes nothing
+    spike_trains.load_shd_split(str(tmp_path), "test", download=True)
+  (url, path), kw = calls[0]
+  assert url == "https://zenkelab.org/datasets/shd_test.h5.zip"
+  assert path.endswith("shd_test.h5.zip") and kw["md5"] == "1503a5064faa34311c398fb0a1ed0a6f"
+
+
+def test_registry_finds_every_config_dataset_and_rejects_unknown_names():
+  import glob
+  import importlib
+
+  from asgl_jax import data
+
+  root = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+  for path in glob.glob(os.path.join(root, "experiments", "configs", "*.py")):
+    mod = importlib.import_module(f"experiments.configs.{os.path.basename(path)[:-3]}")
+    if hasattr(mod, "get_config"):
+      assert mod.get_config().dataset.name in data.available_datasets(), path
+  with pytest.raises(ValueError, match="unknown dataset 'mnist2'.*mnist_subset"):
+    data.load("mnist2")
+
+
+def test_load_passes_time_steps_under_the_loaders_name_and_its_options_only():
+  from asgl_jax import data
+
+  ds = data.load(
+    "randman", time_steps=7, num_classes=3, channels=5, samples_per_class=20, augment=True
+  )  # `augment` is not Randman's: ignored
+  batch = ds.train_batch(seed=0, epoch=0, index=0, batch_size=4)
+  assert batch["image"].shape == (4, 7, 5) and ds.num_classes == 3
+  assert isinstance(ds, data.Dataset)
+  with pytest.raises(FileNotFoundError, match="data_dir"):
+    data.load("spikegrams", time_steps=4)

@@ -10,7 +10,7 @@ import numpy as np
 import pytest
 from main_runner import run_main
 
-from asgl_jax.data import events
+from asgl_jax.data import aedat, events
 
 # ----------------------------------------------------------------------------- writers (format specs)
 
@@ -63,7 +63,7 @@ def test_aedat2_reader_decodes_and_orients_as_spikingjelly(tmp_path):
   x, y, p = rng.integers(0, 128, n), rng.integers(0, 128, n), rng.integers(0, 2, n)
   t = np.sort(rng.integers(0, 2**32 - 1, n))
   write_aedat2(tmp_path / "a.aedat", x, y, p, t)
-  ev = events.read_aedat2_cifar10dvs(str(tmp_path / "a.aedat"))
+  ev = aedat.read_aedat2_cifar10dvs(str(tmp_path / "a.aedat"))
   np.testing.assert_array_equal(ev["t"], t)
   np.testing.assert_array_equal(ev["x"], 127 - y)
   np.testing.assert_array_equal(ev["y"], 127 - x)
@@ -77,7 +77,7 @@ def test_aedat31_reader_skips_invalid_and_special_events_and_applies_overflow(tm
   t = np.sort(rng.integers(0, 10**6, n))
   t[100:] += 2**31  # the last packets are past the 31-bit wrap
   write_aedat31(tmp_path / "g.aedat", x, y, p, t, invalid={3, 77}, packet=50)
-  ev = events.read_aedat31_polarity(str(tmp_path / "g.aedat"))
+  ev = aedat.read_aedat31_polarity(str(tmp_path / "g.aedat"))
   keep = np.setdiff1d(np.arange(n), [3, 77])
   np.testing.assert_array_equal(ev["t"], t[keep])
   np.testing.assert_array_equal(ev["x"], x[keep])
@@ -86,7 +86,7 @@ def test_aedat31_reader_skips_invalid_and_special_events_and_applies_overflow(tm
   with open(tmp_path / "bad.aedat", "wb") as f:
     f.write(b"#!AER-DAT3.1\r\n")
   with pytest.raises(ValueError, match="END-HEADER"):
-    events.read_aedat31_polarity(str(tmp_path / "bad.aedat"))
+    aedat.read_aedat31_polarity(str(tmp_path / "bad.aedat"))
 
 
 # ----------------------------------------------------------------------------- framing
@@ -100,25 +100,25 @@ def test_events_to_frames_by_hand():
     "y": np.array([0, 0, 6, 6, 2, 2, 3]),
     "p": np.array([0, 0, 1, 0, 1, 1, 0]),
   }
-  f = events.events_to_frames(ev, num_frames=3)
+  f = aedat.events_to_frames(ev, num_frames=3)
   assert f.shape == (3, 128, 128, 2) and f.sum() == 7
   assert f[0, 0, 0, 0] == 2
   assert f[1, 6, 5, 1] == 1 and f[1, 6, 5, 0] == 1
   assert f[2, 2, 1, 1] == 2 and f[2, 3, 1, 0] == 1
   # by time: span 100 µs cut in 3 → t < 33.3 in frame 0, t = 100 in frame 2.
-  g = events.events_to_frames(ev, num_frames=3, split_by="time")
+  g = aedat.events_to_frames(ev, num_frames=3, split_by="time")
   assert g[0].sum() == 6 and g[1].sum() == 0 and g[2, 3, 1, 0] == 1
   with pytest.raises(ValueError, match="split_by"):
-    events.events_to_frames(ev, num_frames=3, split_by="count")
+    aedat.events_to_frames(ev, num_frames=3, split_by="count")
 
 
 def test_area_resize():
-  r = events.area_resize_matrix(128, 48)
+  r = aedat.area_resize_matrix(128, 48)
   np.testing.assert_allclose(r.sum(axis=1), 1.0)  # each output pixel is an average
   np.testing.assert_allclose(r.sum(axis=0), 48 / 128)  # each input pixel is spread fully
   x = np.arange(4 * 4 * 2, dtype=np.float32).reshape(1, 4, 4, 2)
   want = x.reshape(1, 2, 2, 2, 2, 2).mean(axis=(2, 4))  # 2×2 block means
-  np.testing.assert_allclose(events.resize_frames(x, 2), want, rtol=1e-6)
+  np.testing.assert_allclose(aedat.resize_frames(x, 2), want, rtol=1e-6)
 
 
 def test_flip_and_roll_is_a_circular_shift_of_a_maybe_flipped_clip():

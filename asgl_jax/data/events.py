@@ -30,165 +30,17 @@ extra ``pip install asgl_jax[events]``, GPL-3.0) downloads by itself.
 from __future__ import annotations
 
 import dataclasses
-import hashlib
 import os
 import re
 import sys
 import tarfile
-import urllib.request
 import zipfile
 
 import numpy as np
 
+from asgl_jax.data import aedat, downloads
+from asgl_jax.data.aedat import POLARITIES, SENSOR_SIZE, SparseClips
 from asgl_jax.data.arrays import ArrayDataset, split_validation
-
-SENSOR_SIZE = 128
-POLARITIES = 2
-
-# ----------------------------------------------------------------------------- readers
-
-
-def _skip_header(data: bytes, *, end_marker: bytes | None = None) -> int:
-  """Offset of the first byte after the ``#``-prefixed ASCII header lines."""
-  if end_marker is not None:
-    i = data.find(end_marker)
-    if i < 0:
-      raise ValueError(f"no {end_marker!r} line: not an AEDAT 3.1 file")
-    return i + len(end_marker)
-  pos = 0
-  while pos < len(data) and data[pos : pos + 1] == b"#":
-    nl = data.find(b"\n", pos)
-    if nl < 0:
-      return len(data)
-    pos = nl + 1
-  return pos
-
-
-def read_aedat2_cifar10dvs(path: str) -> dict[str, np.ndarray]:
-  """Events ``{"t", "x", "y", "p"}`` of one DVS-CIFAR10 recording (jAER AEDAT 2.0).
-
-  Coordinates are oriented as SpikingJelly's ``CIFAR10DVS`` (``x' = 127 − y``, ``y' = 127 − x``,
-  ``p' = 1 − p``), so the frames match those the released code trained on.
-  """
-  with open(path, "rb") as f:
-    data = f.read()
-  body = data[_skip_header(data) :]
-  if len(body) % 8:
-    raise ValueError(f"{path}: {len(body)} event bytes is not a whole number of 8-byte events")
-  words = np.frombuffer(body, dtype=">u4")
-  addr, t = words[0::2], words[1::2]
-  x = (addr & 0xFE) >> 1
-  y = (addr & 0x7F00) >> 8
-  p = addr & 1
-  return {
-    "t": t.astype(np.int64),
-    "x": (127 - y).astype(np.int16),
-    "y": (127 - x).astype(np.int16),
-    "p": (1 - p).astype(np.int8),
-  }
-
-
-def read_aedat31_polarity(path: str) -> dict[str, np.ndarray]:
-  """Valid polarity events ``{"t", "x", "y", "p"}`` of an AEDAT 3.1 file (DVS128 Gesture).
-
-  After the ``#!END-HEADER`` line the file is a sequence of packets: a 28-byte little-endian
-  header (eventType int16, eventSource int16, eventSize, eventTSOffset, eventTSOverflow,
-  eventCapacity, eventNumber, eventValid: int32) followed by ``eventCapacity · eventSize``
-  bytes. Polarity events (type 1) are ``(data uint32, timestamp int32)`` with valid = bit 0,
-  polarity = bit 1, y = bits 2–16, x = bits 17–31; the full timestamp is
-  ``timestamp | tsOverflow << 31``. Other event types are skipped.
-  """
-  with open(path, "rb") as f:
-    data = f.read()
-  pos = _skip_header(data, end_marker=b"#!END-HEADER\r\n")
-  header_dtype = np.dtype(
-    [
-      ("type", "<i2"),
-      ("source", "<i2"),
-      ("size", "<i4"),
-      ("ts_offset", "<i4"),
-      ("ts_overflow", "<i4"),
-      ("capacity", "<i4"),
-      ("number", "<i4"),
-      ("valid", "<i4"),
-    ]
-  )
-  chunks = []
-  while pos + 28 <= len(data):
-    h = np.frombuffer(data, header_dtype, count=1, offset=pos)[0]
-    pos += 28
-    nbytes = int(h["capacity"]) * int(h["size"])
-    if nbytes < 0 or pos + nbytes > len(data):
-      raise ValueError(f"{path}: truncated packet at byte {pos - 28}")
-    if h["type"] == 1:
-      if h["size"] < 8:
-        raise ValueError(f"{path}: polarity events of {h['size']} bytes (expected >= 8)")
-      ev = np.frombuffer(data, "<u4", count=nbytes // 4, offset=pos).reshape(-1, h["size"] // 4)
-      word, ts = ev[:, 0], ev[:, 1].astype(np.int64) | (np.int64(h["ts_overflow"]) << 31)
-      keep = (word & 1).astype(bool)
-      chunks.append((ts[keep], (word[keep] >> 17) & 0x7FFF, (word[keep] >> 2) & 0x7FFF, word[keep]))
-    pos += nbytes
-  if not chunks:
-    return {k: np.zeros(0, d) for k, d in zip("txyp", (np.int64, np.int16, np.int16, np.int8))}
-  t, x, y, w = (np.concatenate(c) for c in zip(*chunks))
-  return {
-    "t": t,
-    "x": x.astype(np.int16),
-    "y": y.astype(np.int16),
-    "p": ((w >> 1) & 1).astype(np.int8),
-  }
-
-
-# ----------------------------------------------------------------------------- framing
-
-
-def events_to_frames(
-  events: dict[str, np.ndarray],
-  *,
-  num_frames: int,
-  split_by: str = "number",
-  sensor_size: int = SENSOR_SIZE,
-) -> np.ndarray:
-  """Event counts ``[num_frames, H, W, 2]`` (float32) of one recording.
-
-  ``split_by="number"``: frame ``i`` holds events ``[i·⌊N/T⌋, (i+1)·⌊N/T⌋)`` of the ``N``
-  events in recording order (the last frame takes the remainder), as SpikingJelly's
-  ``integrate_events_by_fixed_frames_number``. ``"time"``: the span ``[t_0, t_N]`` is cut into
-  ``T`` equal intervals.
-  """
-  if num_frames < 1:
-    raise ValueError(f"events_to_frames: num_frames must be >= 1, got {num_frames}")
-  t, x, y, p = (np.asarray(events[k]) for k in "txyp")
-  n = len(t)
-  if split_by == "number":
-    frame = np.minimum(np.arange(n) // max(n // num_frames, 1), num_frames - 1)
-  elif split_by == "time":
-    span = max(int(t.max() - t.min()), 1) if n else 1
-    frame = np.minimum((t - (t.min() if n else 0)) * num_frames // span, num_frames - 1)
-  else:
-    raise ValueError(f"events_to_frames: split_by must be 'number' or 'time', got {split_by!r}")
-  s = sensor_size
-  flat = ((frame * s + y.astype(np.int64)) * s + x) * POLARITIES + p
-  out = np.bincount(flat, minlength=num_frames * s * s * POLARITIES)
-  return out.reshape(num_frames, s, s, POLARITIES).astype(np.float32)
-
-
-def area_resize_matrix(in_size: int, out_size: int) -> np.ndarray:
-  """``[out_size, in_size]`` box-filter resampling: row ``i`` averages input ``[i·s, (i+1)·s)``
-  with ``s = in_size / out_size``, weighting each input pixel by its overlap."""
-  edges = np.arange(out_size + 1) * (in_size / out_size)
-  lo, hi = edges[:-1, None], edges[1:, None]
-  j = np.arange(in_size)[None, :]
-  overlap = np.clip(np.minimum(hi, j + 1) - np.maximum(lo, j), 0, None)
-  return overlap / (in_size / out_size)
-
-
-def resize_frames(frames: np.ndarray, size: int) -> np.ndarray:
-  """Area-resizes ``[..., H, W, C]`` frames (square) to ``[..., size, size, C]``."""
-  if frames.shape[-2] == size:
-    return frames
-  r = area_resize_matrix(frames.shape[-2], size)
-  return np.einsum("ih,...hwc,jw->...ijc", r, frames, r, optimize=True)
 
 
 def flip_and_roll(frames: np.ndarray, rng: np.random.Generator, max_roll: int = 5) -> np.ndarray:
@@ -202,14 +54,6 @@ def flip_and_roll(frames: np.ndarray, rng: np.random.Generator, max_roll: int = 
     f = f[:, :, ::-1] if flips[i] else f
     out[i] = np.roll(f, tuple(shifts[i]), axis=(1, 2))
   return out
-
-
-def _md5(path: str) -> str:
-  h = hashlib.md5()
-  with open(path, "rb") as f:
-    for chunk in iter(lambda: f.read(1 << 20), b""):
-      h.update(chunk)
-  return h.hexdigest()
 
 
 # ----------------------------------------------------------------------------- DVS-CIFAR10
@@ -257,19 +101,15 @@ def _cifar10dvs_class_files(data_dir: str, name: str, download: bool) -> list[st
         raise FileNotFoundError(
           f"DVS-CIFAR10: neither {folder}/ nor {archive} exists (download=False)"
         )
-      os.makedirs(data_dir, exist_ok=True)
-      print(f"DVS-CIFAR10: downloading {url} -> {archive}", file=sys.stderr)
-      try:
-        urllib.request.urlretrieve(url, archive + ".part")
-      except OSError as e:
-        raise FileNotFoundError(
-          f"DVS-CIFAR10: {archive} not found and the download from {url} failed ({e}). Download "
-          f"the ten class zips from https://figshare.com/articles/dataset/CIFAR10-DVS_New/4724671 "
-          f"and put them (or the extracted class folders) in {data_dir}."
-        ) from None
-      if _md5(archive + ".part") != md5:
-        raise ValueError(f"DVS-CIFAR10: {url} downloaded with a wrong MD5 (expected {md5})")
-      os.replace(archive + ".part", archive)
+      downloads.fetch(
+        url,
+        archive,
+        md5=md5,
+        dataset="DVS-CIFAR10",
+        manual="Download the ten class zips from "
+        "https://figshare.com/articles/dataset/CIFAR10-DVS_New/4724671 and put them (or the "
+        f"extracted class folders) in {data_dir}.",
+      )
     with zipfile.ZipFile(archive) as z:
       z.extractall(data_dir)
     if not os.path.isdir(folder):
@@ -320,9 +160,11 @@ def load_dvs_cifar10(
       files = _cifar10dvs_class_files(data_dir, name, download)
       print(f"DVS-CIFAR10: framing {len(files)} {name} recordings", file=sys.stderr)
       for i, path in enumerate(files):
-        ev = read_aedat2_cifar10dvs(path)
+        ev = aedat.read_aedat2_cifar10dvs(path)
         frames.append(
-          resize_frames(events_to_frames(ev, num_frames=num_frames, split_by=split_by), size)
+          aedat.resize_frames(
+            aedat.events_to_frames(ev, num_frames=num_frames, split_by=split_by), size
+          )
         )
         labels.append(c)
         index.append(i)
@@ -363,53 +205,6 @@ GESTURE_CLASSES = 11
 
 
 @dataclasses.dataclass
-class SparseClips:
-  """Variable-length frame sequences stored sparsely: sample ``n`` is the entries
-  ``offsets[n]:offsets[n+1]`` of ``flat`` (sorted ``frame·F + pixel`` indices, ``F = H·W·2``)
-  with event ``counts``; it has ``num_bins[n]`` frames."""
-
-  flat: np.ndarray
-  counts: np.ndarray
-  offsets: np.ndarray
-  num_bins: np.ndarray
-  frame_shape: tuple[int, int, int]
-
-  def __len__(self) -> int:
-    return len(self.num_bins)
-
-  def subset(self, idx: np.ndarray) -> SparseClips:
-    parts = [slice(self.offsets[i], self.offsets[i + 1]) for i in idx]
-    sizes = np.array([s.stop - s.start for s in parts], np.int64)
-    return SparseClips(
-      np.concatenate([self.flat[s] for s in parts]) if parts else self.flat[:0],
-      np.concatenate([self.counts[s] for s in parts]) if parts else self.counts[:0],
-      np.concatenate([[0], np.cumsum(sizes)]),
-      self.num_bins[idx],
-      self.frame_shape,
-    )
-
-  def clips(self, idx, starts, num_frames: int) -> np.ndarray:
-    """Dense clips ``[len(idx), num_frames, H, W, 2]`` (uint16 counts) of frames
-    ``[start, start + num_frames)``; frames past a sample's end are zero."""
-    f = int(np.prod(self.frame_shape))
-    out = np.zeros((len(idx), num_frames * f), np.uint16)
-    for b, (i, s) in enumerate(zip(idx, starts)):
-      flat = self.flat[self.offsets[i] : self.offsets[i + 1]]
-      lo, hi = np.searchsorted(flat, [s * f, (s + num_frames) * f])
-      out[b, flat[lo:hi] - s * f] = self.counts[self.offsets[i] + lo : self.offsets[i] + hi]
-    return out.reshape(len(idx), num_frames, *self.frame_shape)
-
-  def concatenate(self, other: SparseClips) -> SparseClips:
-    return SparseClips(
-      np.concatenate([self.flat, other.flat]),
-      np.concatenate([self.counts, other.counts]),
-      np.concatenate([self.offsets[:-1], other.offsets + self.offsets[-1]]),
-      np.concatenate([self.num_bins, other.num_bins]),
-      self.frame_shape,
-    )
-
-
-@dataclasses.dataclass
 class EventClipDataset(ArrayDataset):
   """Clips of ``num_frames`` frames from variable-length recordings (``splits`` hold
   :class:`SparseClips`): training clips start at a random frame (uniform over the starts that
@@ -424,16 +219,6 @@ class EventClipDataset(ArrayDataset):
 
   def _eval_inputs(self, clips: SparseClips, idx) -> np.ndarray:
     return clips.clips(idx, np.zeros(len(idx), np.int64), self.num_frames)
-
-
-def _sparse_frames(t, x, y, p, *, t0: int, t1: int, frame_us: int, frame_size: int):
-  """Sorted flat indices and counts of the events in ``[t0, t1)``, and the number of bins."""
-  keep = (t >= t0) & (t < t1)
-  f = SENSOR_SIZE // frame_size
-  b = (t[keep] - t0) // frame_us
-  flat = ((b * frame_size + y[keep] // f) * frame_size + x[keep] // f) * POLARITIES + p[keep]
-  flat, counts = np.unique(flat, return_counts=True)
-  return flat, counts, -(-(t1 - t0) // frame_us)
 
 
 def _gesture_trials(data_dir: str) -> tuple[str, dict[str, list[str]]]:
@@ -468,7 +253,7 @@ def _gesture_official(data_dir, frame_us, frame_size):
     print(f"DVS128 Gesture: framing {len(trials)} {split} recordings", file=sys.stderr)
     samples = []
     for trial in trials:
-      ev = read_aedat31_polarity(os.path.join(root, trial))
+      ev = aedat.read_aedat31_polarity(os.path.join(root, trial))
       labels = np.loadtxt(
         os.path.join(root, trial.replace(".aedat", "_labels.csv")),
         delimiter=",",
@@ -477,7 +262,7 @@ def _gesture_official(data_dir, frame_us, frame_size):
         ndmin=2,
       )
       for cls, t0, t1 in labels:
-        sp = _sparse_frames(
+        sp = aedat.sparse_frames(
           ev["t"], ev["x"], ev["y"], ev["p"], t0=t0, t1=t1, frame_us=frame_us, frame_size=frame_size
         )
         samples.append((*sp, cls - 1))
@@ -501,7 +286,7 @@ def _gesture_tonic(data_dir, frame_us, frame_size):
       t = ev["t"].astype(np.int64)
       t0 = int(t.min()) if len(t) else 0
       t1 = int(t.max()) + 1 if len(t) else 1
-      sp = _sparse_frames(
+      sp = aedat.sparse_frames(
         t,
         ev["x"].astype(np.int64),
         ev["y"].astype(np.int64),

@@ -24,14 +24,16 @@ from __future__ import annotations
 import gzip
 import os
 import shutil
-import urllib.request
 import zipfile
 
 import numpy as np
 
+from asgl_jax.data import downloads
 from asgl_jax.data.arrays import ArrayDataset, split_validation
 
 SHD_URL = "https://zenkelab.org/datasets/"
+# The published MD5s of shd_{train,test}.h5.zip (as tonic and SpikingJelly check them).
+SHD_MD5 = {"train": "f3252aeb598ac776c1b526422d90eecb", "test": "1503a5064faa34311c398fb0a1ed0a6f"}
 SHD_CHANNELS = 700
 SHD_CLASSES = 20
 
@@ -69,16 +71,14 @@ def _shd_file(data_dir: str, split: str, download: bool) -> str:
   for ext in (".zip", ".gz"):
     archive = h5 + ext
     if not os.path.exists(archive) and ext == ".zip" and download:
-      os.makedirs(data_dir, exist_ok=True)
-      url = SHD_URL + os.path.basename(archive)
-      try:
-        urllib.request.urlretrieve(url, archive + ".part")
-        os.replace(archive + ".part", archive)
-      except OSError as e:
-        raise FileNotFoundError(
-          f"SHD: {h5} not found and the download from {url} failed ({e}). Download "
-          f"shd_{split}.h5.zip on a machine with internet and put it (or the extracted .h5) in {data_dir}."
-        ) from None
+      downloads.fetch(
+        SHD_URL + os.path.basename(archive),
+        archive,
+        md5=SHD_MD5[split],
+        dataset="SHD",
+        manual=f"Download shd_{split}.h5.zip on a machine with internet and put it (or the "
+        f"extracted .h5) in {data_dir}.",
+      )
     if os.path.exists(archive):
       if ext == ".zip":
         with zipfile.ZipFile(archive) as z:
@@ -209,7 +209,7 @@ def make_randman(
 
 
 def load_spikegrams(
-  data_dir: str,
+  data_dir: str = "",
   *,
   num_steps: int,
   channels: int = 384,
