@@ -60,8 +60,7 @@ def param_grad_sum(x: jax.Array, shape: tuple[int, ...]) -> jax.Array:
 def compiler_options(backend: str | None = None) -> dict[str, str] | None:
   """XLA options for ``jax.jit(..., compiler_options=...)`` of training and evaluation steps.
 
-  On CPU, :func:`asgl_jax.cpu.compiler_options` (XLA's own convolutions and dots, YNNPACK for
-  reductions only); ``None`` (XLA's defaults) on GPU and TPU.
+  On CPU, :func:`asgl_jax.cpu.compiler_options`; ``None`` (XLA's defaults) on GPU and TPU.
 
   Example::
 
@@ -97,3 +96,13 @@ def hugepages_active() -> bool:
   from asgl_jax import cpu
 
   return cpu.hugepages_active()
+
+
+def spike_matmul(s: jax.Array, w: jax.Array) -> jax.Array:
+  """``s.astype(w.dtype) @ w`` for validated bool/integer spikes: event-driven in a CPU
+  process (:func:`asgl_jax.cpu.spike_matmul`), XLA's dense matmul elsewhere."""
+  if computes_on_cpu():
+    from asgl_jax import cpu
+
+    return cpu.spike_matmul(s, w)
+  return jnp.matmul(s.astype(w.dtype), w)

@@ -53,8 +53,4 @@ def spike_matmul(s: Array, w: Array) -> Array:
     )
   if not jnp.issubdtype(w.dtype, jnp.floating):
     raise TypeError(f"spike_matmul: w must be floating-point, got dtype {w.dtype}")
-  if _backend.computes_on_cpu():
-    from asgl_jax import cpu
-
-    return cpu.spike_matmul(s, w)
-  return jnp.matmul(s.astype(w.dtype), w)
+  return _backend.spike_matmul(s, w)

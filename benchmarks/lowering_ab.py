@@ -10,7 +10,7 @@ with one choice undone at a time:
   re-registered under another name);
 - ``∂α by jnp.sum``: the parameter gradients summed over activation-sized tensors in the
   backward passes with ``jnp.sum``, not as a product with ones
-  (``spiking._grad_sum_to_shape``, monkeypatched while the step is traced);
+  (``asgl_jax.cpu.param_grad_sum``, monkeypatched while the step is traced);
 
 plus plain SG (p = 1, fixed width: neither choice applies). All variants are compiled first,
 then timed in interleaved rounds; the ratio column is the median (and interquartile range) of
@@ -25,7 +25,8 @@ import harness
 import jax.numpy as jnp
 import snn_training
 
-from asgl_jax import spiking, surrogate
+from asgl_jax import cpu, surrogate
+from asgl_jax.cpu import reductions
 
 
 def _rect_quotient(u, alpha):
@@ -58,12 +59,12 @@ def main():
   for wl in args.workloads.split(","):
     calls = {"library": make_call(wl, "rect", 0.8)}
     calls["x = u / α"] = make_call(wl, "rect_quotient", 0.8)
-    library_sum = spiking._grad_sum_to_shape
-    spiking._grad_sum_to_shape = spiking._sum_to_shape
+    library_sum = cpu.param_grad_sum
+    cpu.param_grad_sum = reductions.sum_to_shape
     try:
       calls["∂α by jnp.sum"] = make_call(wl, "rect", 0.8)
     finally:
-      spiking._grad_sum_to_shape = library_sum
+      cpu.param_grad_sum = library_sum
     calls["plain SG"] = make_call(wl, "rect", 1.0)
     samples = harness.interleaved_samples(calls, args.rounds, args.steps, warmup=1)
     for row in harness.paired_table(samples, "library"):

@@ -15,7 +15,8 @@ import time
 from absl import flags
 from ml_collections import config_flags
 
-from experiments import common, studies
+from asgl_jax.train import sweeps
+from experiments import common
 
 _CONFIG = config_flags.DEFINE_config_file("config", None, "Config file.", lock_config=True)
 _WORKDIR = flags.DEFINE_string(
@@ -30,8 +31,14 @@ def main(argv):
   common.setup(config)
   workdir = _WORKDIR.value or os.path.join("runs", time.strftime("ablate_width-%Y%m%d-%H%M%S"))
   os.makedirs(workdir, exist_ok=True)
-  records = studies.run_ablation(config, workdir, studies.load_dataset(config))
-  print(studies.write_ablation_report(records, workdir))
+  records = sweeps.run_ablation(
+    config,
+    workdir,
+    common.load_dataset(config),
+    methods=config.ablation.methods,
+    widths=config.ablation.widths,
+  )
+  print(sweeps.write_ablation_report(records, workdir))
 
 
 if __name__ == "__main__":

@@ -16,7 +16,8 @@ import time
 from absl import flags
 from ml_collections import config_flags
 
-from experiments import common, studies
+from asgl_jax.train import sweeps
+from experiments import common
 
 _CONFIG = config_flags.DEFINE_config_file("config", None, "Config file.", lock_config=True)
 _WORKDIR = flags.DEFINE_string(
@@ -31,8 +32,15 @@ def main(argv):
   common.setup(config)
   workdir = _WORKDIR.value or os.path.join("runs", time.strftime("noise_study-%Y%m%d-%H%M%S"))
   os.makedirs(workdir, exist_ok=True)
-  results = studies.run_noise_study(config, workdir, studies.load_dataset(config))
-  print(studies.write_noise_report(results, workdir))
+  s = config.study
+  results = sweeps.run_noise_study(
+    config,
+    workdir,
+    common.load_dataset(config),
+    fixed_p=s.fixed_p,
+    schedule=(s.schedule.p0, s.schedule.zeta, s.schedule.milestones),
+  )
+  print(sweeps.write_noise_report(results, workdir))
 
 
 if __name__ == "__main__":

@@ -51,8 +51,8 @@ import os
 
 from IPython.display import Image, Markdown, display
 
-from experiments import studies
-from experiments.configs import ablate_width_mnist, noise_study_mnist
+from asgl_jax.configs import ablate_width_mnist, noise_study_mnist
+from asgl_jax.train import builder, sweeps
 
 # %% [markdown]
 # ## Width robustness: SG against ASGL for each initial width
@@ -62,11 +62,13 @@ config = ablate_width_mnist.get_config()
 config.num_epochs = num_epochs
 config.num_train_steps = num_train_steps
 config.ablation.widths = tuple(widths)
-dataset = studies.load_dataset(config)
+dataset = builder.load_dataset(config)
 abl_dir = os.path.join(workdir, "ablate_width")
 os.makedirs(abl_dir, exist_ok=True)
-records = studies.run_ablation(config, abl_dir, dataset)
-display(Markdown(studies.write_ablation_report(records, abl_dir)))
+records = sweeps.run_ablation(
+  config, abl_dir, dataset, methods=config.ablation.methods, widths=config.ablation.widths
+)
+display(Markdown(sweeps.write_ablation_report(records, abl_dir)))
 display(Image(os.path.join(abl_dir, "ablation.png")))
 
 # %% [markdown]
@@ -80,8 +82,15 @@ config.study.fixed_p = tuple(fixed_p)
 config.study.schedule.milestones = tuple(range(1, num_epochs))
 noise_dir = os.path.join(workdir, "noise_study")
 os.makedirs(noise_dir, exist_ok=True)
-results = studies.run_noise_study(config, noise_dir, dataset)
-display(Markdown(studies.write_noise_report(results, noise_dir)))
+schedule = config.study.schedule
+results = sweeps.run_noise_study(
+  config,
+  noise_dir,
+  dataset,
+  fixed_p=config.study.fixed_p,
+  schedule=(schedule.p0, schedule.zeta, schedule.milestones),
+)
+display(Markdown(sweeps.write_noise_report(results, noise_dir)))
 display(Image(os.path.join(noise_dir, "noise_study.png")))
 
 # %% [markdown]

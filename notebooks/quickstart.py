@@ -56,14 +56,14 @@ import jax
 import matplotlib.pyplot as plt
 
 from asgl_jax import data, train
-from experiments.configs import mnist
+from asgl_jax.configs import mnist
 
 print(
   f"JAX {jax.__version__}: backend {jax.default_backend()}, {jax.device_count()} device(s): {jax.devices()}"
 )
 
 # %% [markdown]
-# The config is the main job's (`experiments/configs/mnist.py`): C3(32)-AP2-C3(64)-AP2-FC(10),
+# The config is the main job's (`asgl_jax/configs/mnist.py`): C3(32)-AP2-C3(64)-AP2-FC(10),
 # T = 2, rect forwarding function, spike-mode probability p = 0.8, widths learned by their own Adam.
 # `train_and_evaluate` shards each batch over all devices (a `'data'` mesh axis); the masks are drawn
 # per example, so the run is the same on 1 or 8 devices.

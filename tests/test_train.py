@@ -13,8 +13,8 @@ import pytest
 from flax import nnx
 
 from asgl_jax import data, losses, models, optim, schedules, train
+from asgl_jax.configs import mnist as mnist_config
 from asgl_jax.cpu import event_matmul
-from experiments.configs import mnist as mnist_config
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 

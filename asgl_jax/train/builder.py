@@ -198,3 +198,24 @@ def load_dataset(config):
   options = {"seed": config.seed, **dict(config.dataset)}
   name = options.pop("name")
   return data.load(name, time_steps=config.time_steps, **options)
+
+
+def override(config, **fields):
+  """A copy of ``config`` with dotted ``fields`` set (e.g. ``**{"neuron.alpha": 0.5}``).
+
+  Example:
+    >>> import ml_collections
+    >>> from asgl_jax.train import builder
+    >>> c = ml_collections.ConfigDict({"method": "asgl", "neuron": {"alpha": 1.0}})
+    >>> builder.override(c, **{"method": "sg", "neuron.alpha": 0.5}).neuron.alpha
+    0.5
+  """
+  c = config.copy_and_resolve_references()
+  with c.unlocked():
+    for path, value in fields.items():
+      *parents, leaf = path.split(".")
+      node = c
+      for p in parents:
+        node = node[p]
+      node[leaf] = value
+  return c

@@ -10,7 +10,7 @@ PSNR 17.75 / SSIM 0.80 (full MNIST). Measured table: docs/ablations.md.
 
 import ml_collections
 
-from experiments.configs import mnist
+from asgl_jax.configs import mnist
 
 
 def get_config():

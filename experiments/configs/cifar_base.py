@@ -6,7 +6,7 @@ code (REFERENCE.md): 300 epochs, batch 128, SGD(0.9) lr 0.1 cosine, weight decay
 5e-4 on kernels, widths by Adam lr 3e-4; AutoAugment + Cutout for CIFAR.
 """
 
-from experiments.configs import base
+from asgl_jax.configs import base
 
 # Table 7 (p0, ζ, milestones) and the forwarding function / threshold / width per dataset.
 DATASETS = {

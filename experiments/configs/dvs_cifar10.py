@@ -16,7 +16,7 @@ in data_dir. Hardware: one GPU (not yet timed by this project).
 
 import ml_collections
 
-from experiments.configs import base
+from asgl_jax.configs import base
 
 
 def get_config():

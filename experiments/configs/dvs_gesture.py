@@ -19,7 +19,7 @@ set neuron.remat=True, or dataset.frame_size=64 (model.kwargs.input_size=64 to m
 
 import ml_collections
 
-from experiments.configs import base
+from asgl_jax.configs import base
 
 
 def get_config():

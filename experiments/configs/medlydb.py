@@ -11,7 +11,7 @@ Hardware: one GPU (not yet timed by this project). We report accuracy, not F1.
 
 import ml_collections
 
-from experiments.configs import base
+from asgl_jax.configs import base
 
 
 def get_config():

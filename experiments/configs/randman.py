@@ -17,7 +17,7 @@ elementwise gradient accumulators.)
 
 import ml_collections
 
-from experiments.configs import base
+from asgl_jax.configs import base
 
 
 def get_config():

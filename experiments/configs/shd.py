@@ -13,7 +13,7 @@ arrays are cached there. Hardware: one GPU (not yet timed by this project); a CP
 
 import ml_collections
 
-from experiments.configs import base
+from asgl_jax.configs import base
 
 
 def get_config():

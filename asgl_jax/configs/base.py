@@ -1,0 +1,60 @@
+"""Fields shared by every experiment config; variants override only what differs.
+
+Every config module defines ``get_config()``; the mains load it with
+``config_flags.DEFINE_config_file(..., lock_config=True)``, so
+``--config.some.field=value`` overrides work and a misspelt field is an error.
+"""
+
+import ml_collections
+
+
+def get_config() -> ml_collections.ConfigDict:
+  c = ml_collections.ConfigDict()
+  c.seed = 0
+  # "asgl": p from the noise schedule, widths learned. "sg": p = 1, widths frozen
+  # (plain surrogate-gradient learning, the paper's baseline).
+  c.method = "asgl"
+  c.model = ml_collections.ConfigDict({"name": "resnet18", "kwargs": ml_collections.ConfigDict()})
+  c.time_steps = 2
+  # LIF layers (DESIGN §1): initial width, forwarding function, decay γ, threshold ϑ.
+  c.neuron = ml_collections.ConfigDict(
+    {
+      "alpha": 1.0,
+      "surrogate": "rect",
+      "decay": 0.5,
+      "learn_decay": False,
+      "threshold": 1.0,
+      "per_channel_width": False,
+      "detach_reset": False,
+      "remat": False,
+    }
+  )
+  # Noise (spike-mode) probability p, Table 7: p ← 1 − (1 − p)·ζ at each milestone epoch.
+  # NB: the released code's --p is the analog probability 1 − p.
+  c.noise = ml_collections.ConfigDict({"p0": 0.8, "zeta": 1.0, "milestones": ()})
+  # "classify" (labels, accuracy) or "reconstruct" (the input is the target, PSNR).
+  c.task = "classify"
+  c.loss = "ce"  # or "tet"; "mse" to reconstruct
+  # Weights: SGD(0.9), lr 0.1, cosine to 0, weight decay on kernels only.
+  c.optimizer = "sgd"
+  c.learning_rate = 0.1
+  c.momentum = 0.9
+  c.weight_decay = 5e-4
+  c.lr_schedule = "cosine"
+  c.warmup_steps = 0
+  # Widths and decays: their own Adam, constant lr, no weight decay.
+  c.spiking_lr = 3e-4
+  c.batch_size = 128
+  c.num_epochs = 300
+  c.num_train_steps = -1  # -1: num_epochs × steps per epoch
+  c.num_devices = 0  # 0: all devices
+  c.distributed = False  # multi-host: call jax.distributed.initialize() first
+  c.log_every = 50
+  # Validation examples for the per-epoch analysis (smoothing error, dead neurons,
+  # noisy-vs-SNN similarity) and the final analysis.json/png with energy (0: off).
+  c.analysis_examples = 256
+  # Write the trained embedded SNN as a NIR graph (<workdir>/model.nir); dt = the time step in NIR units.
+  c.export_nir = False
+  c.nir_dt = 1.0
+  c.dataset = ml_collections.ConfigDict({"name": "cifar10", "data_dir": "", "augment": True})
+  return c
