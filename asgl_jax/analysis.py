@@ -51,6 +51,17 @@ def record_layers(model: nnx.Module, x: Array, *, key=None, p: float = 1.0, trai
   running statistics); ``train=False`` the embedded SNN. The forward pass is
   compiled once per model structure (``jax.jit`` over the split model), so
   calling this every epoch costs one compilation, not one per call.
+
+  Example:
+    >>> import jax, jax.numpy as jnp
+    >>> from flax import nnx
+    >>> from asgl_jax import analysis, models
+    >>> model = models.get_model("mlp", num_classes=3, time_steps=2, in_features=4,
+    ...                          hidden=(5,), rngs=nnx.Rngs(0))
+    >>> x = jax.random.normal(jax.random.key(0), (8, 4)) * 3
+    >>> layers, out = analysis.record_layers(model, x)
+    >>> out.shape, sorted(layers), layers["lifs/0"]["spikes"].shape   # [T, B, ...]
+    ((2, 8, 3), ['lifs/0'], (2, 8, 5))
   """
   graphdef, state = nnx.split(model)
   flat = _recorded(graphdef, state, x, key, jnp.float32(p), train)
@@ -96,7 +107,20 @@ def spike_statistics(model: nnx.Module, x: Array) -> dict[str, dict[str, float]]
   """Per spiking layer of the embedded SNN on inputs ``x``: ``firing_rate`` (mean
   spikes per neuron and step), ``dead_fraction`` (neurons that never fire on ``x``;
   a neuron is a position in the layer's feature map) and ``smoothing_error``
-  ``1 − cos(H_α(u), Θ(u))`` over all neurons, steps and examples (paper Fig. 6)."""
+  ``1 − cos(H_α(u), Θ(u))`` over all neurons, steps and examples (paper Fig. 6).
+
+  Example:
+    >>> import jax, jax.numpy as jnp
+    >>> from flax import nnx
+    >>> from asgl_jax import analysis, models
+    >>> model = models.get_model("mlp", num_classes=3, time_steps=2, in_features=4,
+    ...                          hidden=(5,), rngs=nnx.Rngs(0))
+    >>> x = jax.random.normal(jax.random.key(0), (8, 4)) * 3
+    >>> stats = analysis.spike_statistics(model, x)
+    >>> st = next(iter(stats.values()))
+    >>> 0 <= st["firing_rate"] <= 1 and 0 <= st["dead_fraction"] <= 1 and 0 <= st["smoothing_error"] <= 1
+    True
+  """
   layers, _ = record_layers(model, x, train=False)
   surs = _surrogates(model)
   out = {}
@@ -115,7 +139,19 @@ def spike_statistics(model: nnx.Module, x: Array) -> dict[str, dict[str, float]]
 
 def noisy_snn_similarity(model: nnx.Module, x: Array, *, key, p: float) -> dict[str, float]:
   """Cosine similarity of each spiking layer's output in the noisy network (masks at
-  probability ``p``) and in the embedded SNN, same weights and inputs (Fig. 3e, Fig. 7)."""
+  probability ``p``) and in the embedded SNN, same weights and inputs (Fig. 3e, Fig. 7).
+
+  Example:
+    >>> import jax, jax.numpy as jnp
+    >>> from flax import nnx
+    >>> from asgl_jax import analysis, models
+    >>> model = models.get_model("mlp", num_classes=3, time_steps=2, in_features=4,
+    ...                          hidden=(5,), rngs=nnx.Rngs(0))
+    >>> x = jax.random.normal(jax.random.key(0), (8, 4)) * 3
+    >>> sim = analysis.noisy_snn_similarity(model, x, key=jax.random.key(1), p=1.0)
+    >>> all(abs(v - 1.0) < 1e-6 for v in sim.values())    # p = 1: the noisy network is the SNN
+    True
+  """
   noisy, _ = record_layers(model, x, key=key, p=p, train=True)
   snn, _ = record_layers(model, x, train=False)
   return {k: _cos(noisy[k]["spikes"], snn[k]["spikes"]) for k in snn}
@@ -185,6 +221,19 @@ def synaptic_operations(
   Returns:
     ``{"layers": [...], "snn_energy_pj", "ann_energy_pj", "energy_ratio", "sop", "mac"}``
     per example (averaged over the batch).
+
+  Example:
+    >>> import jax, jax.numpy as jnp
+    >>> from flax import nnx
+    >>> from asgl_jax import analysis, models
+    >>> model = models.get_model("mlp", num_classes=3, time_steps=2, in_features=4,
+    ...                          hidden=(5,), rngs=nnx.Rngs(0))
+    >>> x = jax.random.normal(jax.random.key(0), (8, 4)) * 3
+    >>> ops = analysis.synaptic_operations(model, x)
+    >>> sorted(ops)
+    ['ann_energy_pj', 'energy_ratio', 'layers', 'mac', 'snn_energy_pj', 'sop']
+    >>> bool(abs(ops["energy_ratio"] - ops["snn_energy_pj"] / ops["ann_energy_pj"]) < 1e-9)
+    True
   """
   records: list = []
   with _counting(records):
@@ -264,7 +313,19 @@ def _named(model):
 def analyze(
   model: nnx.Module, x: Array, *, key, p: float, direct_input: bool = True
 ) -> dict[str, Any]:
-  """Everything above on one batch ``x``: per-layer statistics, similarity and energy."""
+  """Everything above on one batch ``x``: per-layer statistics, similarity and energy.
+
+  Example:
+    >>> import jax, jax.numpy as jnp
+    >>> from flax import nnx
+    >>> from asgl_jax import analysis, models
+    >>> model = models.get_model("mlp", num_classes=3, time_steps=2, in_features=4,
+    ...                          hidden=(5,), rngs=nnx.Rngs(0))
+    >>> x = jax.random.normal(jax.random.key(0), (8, 4)) * 3
+    >>> res = analysis.analyze(model, x, key=jax.random.key(1), p=0.8)
+    >>> sorted(res)
+    ['energy', 'layers']
+  """
   stats = spike_statistics(model, x)
   sim = noisy_snn_similarity(model, x, key=key, p=p)
   for k, v in sim.items():
@@ -274,7 +335,22 @@ def analyze(
 
 def plot_analysis(result: dict[str, Any], path: str) -> None:
   """Bar charts per spiking layer (firing rate, dead fraction, smoothing error,
-  noisy-vs-SNN similarity) and the energy per synaptic layer, to a PNG."""
+  noisy-vs-SNN similarity) and the energy per synaptic layer, to a PNG.
+
+  Example:
+    >>> import jax, jax.numpy as jnp
+    >>> from flax import nnx
+    >>> from asgl_jax import analysis, models
+    >>> model = models.get_model("mlp", num_classes=3, time_steps=2, in_features=4,
+    ...                          hidden=(5,), rngs=nnx.Rngs(0))
+    >>> x = jax.random.normal(jax.random.key(0), (8, 4)) * 3
+    >>> import os, tempfile
+    >>> res = analysis.analyze(model, x, key=jax.random.key(1), p=0.8)
+    >>> path = os.path.join(tempfile.mkdtemp(), "analysis.png")
+    >>> analysis.plot_analysis(res, path)
+    >>> os.path.getsize(path) > 0
+    True
+  """
   from matplotlib.figure import Figure  # no pyplot: no global backend, no open windows
 
   layers = result["layers"]
@@ -303,6 +379,22 @@ def plot_analysis(result: dict[str, Any], path: str) -> None:
 
 
 def write_analysis(result: dict[str, Any], path: str) -> None:
+  """Writes :func:`analyze`'s result to ``path`` as JSON.
+
+  Example:
+    >>> import jax, jax.numpy as jnp
+    >>> from flax import nnx
+    >>> from asgl_jax import analysis, models
+    >>> model = models.get_model("mlp", num_classes=3, time_steps=2, in_features=4,
+    ...                          hidden=(5,), rngs=nnx.Rngs(0))
+    >>> x = jax.random.normal(jax.random.key(0), (8, 4)) * 3
+    >>> import json, os, tempfile
+    >>> res = analysis.analyze(model, x, key=jax.random.key(1), p=0.8)
+    >>> path = os.path.join(tempfile.mkdtemp(), "analysis.json")
+    >>> analysis.write_analysis(res, path)
+    >>> sorted(json.load(open(path))) == sorted(res)
+    True
+  """
   with open(path, "w") as f:
     json.dump(result, f, indent=2)
 
@@ -311,7 +403,15 @@ def write_analysis(result: dict[str, Any], path: str) -> None:
 
 
 def psnr(x: Array, y: Array, *, data_range: float = 1.0) -> Array:
-  """Peak signal-to-noise ratio per image, ``10·log10(R² / MSE)`` (``[B, ...]`` → ``[B]``)."""
+  """Peak signal-to-noise ratio per image, ``10·log10(R² / MSE)`` (``[B, ...]`` → ``[B]``).
+
+  Example:
+    >>> import jax.numpy as jnp
+    >>> from asgl_jax import analysis
+    >>> x = jnp.zeros((1, 4, 4))
+    >>> analysis.psnr(x, x + 0.1)                      # 10·log10(1 / 0.01) = 20 dB
+    Array([20.], dtype=float32)
+  """
   mse = jnp.mean(
     (jnp.asarray(x, jnp.float32) - jnp.asarray(y, jnp.float32)) ** 2, axis=tuple(range(1, x.ndim))
   )
@@ -329,7 +429,15 @@ def ssim(
 ) -> Array:
   """Structural similarity (Wang et al., 2004) per image for ``[B, H, W]`` (or ``[B, H, W, 1]``):
   Gaussian window ``window × window`` with ``sigma``, ``C1 = (0.01·R)²``, ``C2 = (0.03·R)²``,
-  averaged over the valid (unpadded) positions."""
+  averaged over the valid (unpadded) positions.
+
+  Example:
+    >>> import jax, jax.numpy as jnp
+    >>> from asgl_jax import analysis
+    >>> x = jax.random.uniform(jax.random.key(0), (2, 16, 16))
+    >>> analysis.ssim(x, x)                            # identical images: 1
+    Array([1., 1.], dtype=float32)
+  """
   x = jnp.asarray(x, jnp.float32).reshape(x.shape[0], x.shape[1], x.shape[2])
   y = jnp.asarray(y, jnp.float32).reshape(x.shape)
   w = _gaussian_window(window, sigma)[:, :, None, None]

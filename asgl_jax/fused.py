@@ -33,7 +33,14 @@ FULL_UNROLL_MAX_T = 4
 
 
 def fusable(inputs, synapse_decay) -> bool:
-  """The fused path covers float32 LIF / recurrent LIF without a synaptic trace."""
+  """The fused path covers float32 LIF / recurrent LIF without a synaptic trace.
+
+  Example:
+    >>> import jax, jax.numpy as jnp, asgl_jax
+    >>> from asgl_jax import fused
+    >>> fused.fusable(jnp.zeros((4, 2, 3)), 0.0), fused.fusable(jnp.zeros((4, 2, 3), jnp.bfloat16), 0.0)
+    (True, False)
+  """
   return (
     _checks.is_concrete(synapse_decay)
     and float(synapse_decay) == 0.0
@@ -58,7 +65,19 @@ def fused_lif_scan(
   unroll,
 ):
   """LIF (``recurrent_weight=None``) or recurrent LIF scan with the hand-written backward pass:
-  ``(spikes, u − ϑ, final v, final s)``."""
+  ``(spikes, u − ϑ, final v, final s)``.
+
+  Example:
+    >>> import jax, jax.numpy as jnp, asgl_jax
+    >>> from asgl_jax import fused
+    >>> c, key = jax.random.normal(jax.random.key(0), (5, 2, 3)), jax.random.key(1)
+    >>> s, u, v, s_last = fused.fused_lif_scan(
+    ...     c, None, 1.0, key=key, p=0.5, decay=0.5, threshold=1.0, surrogate="rect",
+    ...     detach_reset=False, v0=0.0, s0=0.0, unroll=1)
+    >>> reference, _ = asgl_jax.lif_scan(c, 1.0, key=key, p=0.5, fused=False)
+    >>> bool(jnp.array_equal(s, reference))            # the same bits as the reference scan
+    True
+  """
   sur = surrogate_lib.get_surrogate(surrogate)
   dt = inputs.dtype
   alpha = jnp.asarray(alpha, dt)

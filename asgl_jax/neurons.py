@@ -104,6 +104,13 @@ def lif_step(
 
   Returns:
     ``(new_state, s[t])``.
+
+  Example:
+    >>> import jax, jax.numpy as jnp, asgl_jax
+    >>> state = asgl_jax.LIFState(v=jnp.array([0.5]), s=jnp.array([0.0]))
+    >>> state, s = asgl_jax.lif_step(state, jnp.array([0.75]), 1.0, train=False)
+    >>> state.v, s                                      # u = 0.5·0.5 + 0.75 = 1 ≥ ϑ
+    (Array([1.], dtype=float32), Array([1.], dtype=float32))
   """
   v = decay * state.v * _reset_gate(state.s, detach_reset) + current
   s = spiking.spike(v - threshold, alpha, key=key, p=p, surrogate=surrogate, train=train)
@@ -181,6 +188,13 @@ def lif_scan(
   Returns:
     ``(spikes [T, ...], final LIFState)``, plus ``u − ϑ`` ``[T, ...]`` if
     ``return_potential``.
+
+  Example:
+    >>> import jax, jax.numpy as jnp, asgl_jax
+    >>> c = jnp.full((3, 1), 0.75)           # u = 0.75, 1.125 (spike), then reset: 0.75
+    >>> spikes, final = asgl_jax.lif_scan(c, 1.0, train=False)
+    >>> spikes[:, 0], final.v
+    (Array([0., 1., 0.], dtype=float32), Array([0.75], dtype=float32))
   """
   currents = _check_time_major("lif", currents)
   kw, key = _spike_kwargs("lif", key=key, p=p, surrogate=surrogate, train=train)
@@ -243,6 +257,7 @@ def lif(
   ``u[0] = 0``. See :func:`lif_scan` for the arguments and for the final state.
 
   Example:
+    >>> import jax, jax.numpy as jnp, asgl_jax
     >>> c = jnp.full((6, 1), 0.6)        # [T, N]; u = 0.6, 0.9, 1.05, 0.6, 0.9, 1.05
     >>> asgl_jax.lif(c, 1.0, train=False)[:, 0]
     Array([0., 0., 1., 0., 0., 1.], dtype=float32)
@@ -273,6 +288,12 @@ def clif_norm(beta_m: float, beta_s: float) -> float:
 
   The response of ``m − syn`` to a unit input at ``t = 0`` is
   ``β_m^k − β_s^k`` at step ``k``; ``u0`` scales its peak to 1.
+
+  Example:
+    >>> import asgl_jax
+    >>> u0 = asgl_jax.clif_norm(0.9, 0.5)      # peak of 0.9^k − 0.5^k is at k = 3: 0.604
+    >>> round(u0, 4), round(1 / (0.9**3 - 0.5**3), 4)
+    (1.6556, 1.6556)
   """
   beta_m, beta_s = float(beta_m), float(beta_s)
   if not (0.0 < beta_s < 1.0 and 0.0 < beta_m < 1.0) or beta_m == beta_s:
@@ -316,6 +337,15 @@ def clif_step(
 
   Returns:
     ``(new_state, s[t])``.
+
+  Example:
+    >>> import jax, jax.numpy as jnp, asgl_jax
+    >>> z = jnp.zeros(1)
+    >>> state = asgl_jax.CLIFState(z, z, z, z)
+    >>> state, s = asgl_jax.clif_step(state, jnp.ones(1), 1.0, u0=3.0, train=False)  # u = 3·(1 − 1)
+    >>> state, s = asgl_jax.clif_step(state, z, 1.0, u0=3.0, train=False)  # u = 3·(0.9 − 0.5)
+    >>> s
+    Array([1.], dtype=float32)
   """
   if u0 is None:
     u0 = clif_norm(beta_m, beta_s)
@@ -350,6 +380,13 @@ def clif_scan(
   (and ``u − ϑ`` if ``return_potential``).
 
   Arguments as :func:`clif_step` and :func:`lif_scan`.
+
+  Example:
+    >>> import jax, jax.numpy as jnp, asgl_jax
+    >>> c = jnp.zeros((3, 1)).at[0].set(1.0)          # one input pulse at t = 0
+    >>> spikes, _ = asgl_jax.clif_scan(c, 1.0, u0=3.0, train=False)
+    >>> spikes[:, 0]     # u = 0, 3·0.4 = 1.2 (spike), 3·(0.81 − 0.25) − ϑ = 0.68
+    Array([0., 1., 0.], dtype=float32)
   """
   currents = _check_time_major("clif", currents)
   kw, key = _spike_kwargs("clif", key=key, p=p, surrogate=surrogate, train=train)
@@ -414,6 +451,14 @@ def recurrent_lif_step(
 
   Returns:
     ``(new_state, s[t])``.
+
+  Example:
+    >>> import jax, jax.numpy as jnp, asgl_jax
+    >>> V = jnp.array([[0.0, 1.0], [0.0, 0.0]])    # neuron 0 excites neuron 1
+    >>> state = asgl_jax.RecurrentLIFState(v=jnp.zeros(2), s=jnp.array([1.0, 0.0]), c=jnp.zeros(2))
+    >>> state, s = asgl_jax.recurrent_lif_step(state, jnp.zeros(2), V, 1.0, train=False)
+    >>> state.c, s                                    # c = s[t−1] @ V
+    (Array([0., 1.], dtype=float32), Array([0., 1.], dtype=float32))
   """
   c = synapse_decay * state.c + x + state.s @ recurrent_weight
   v = decay * state.v * _reset_gate(state.s, detach_reset) + c
@@ -449,6 +494,16 @@ def recurrent_lif_scan(
   float32, ``synapse_decay = 0``, no ``remat``) the backward pass is hand-written: its loop
   does only the ``a[t+1] @ Vᵀ`` matmul and ∂L/∂V is one ``[N, T·B] @ [T·B, N]`` matmul after
   it, instead of one outer product per step.
+
+  Example:
+    >>> import jax, jax.numpy as jnp, asgl_jax
+    >>> V = jnp.array([[0.0, 1.0], [0.0, 0.0]])
+    >>> x = jnp.zeros((3, 1, 2)).at[0, 0, 0].set(1.0)  # [T, B, N]: neuron 0 driven at t = 0
+    >>> spikes, _ = asgl_jax.recurrent_lif_scan(x, V, 1.0, train=False)
+    >>> spikes[:, 0]                                  # the spike travels 0 → 1, then stops
+    Array([[1., 0.],
+           [0., 1.],
+           [0., 0.]], dtype=float32)
   """
   inputs = _check_time_major("recurrent_lif", inputs)
   recurrent_weight = jnp.asarray(recurrent_weight)

@@ -39,14 +39,28 @@ class DecayLogit(SpikingParam):
 
 
 def fold_time(x: Array) -> Array:
-  """``[T, B, ...] -> [T·B, ...]`` (time folded into the batch)."""
+  """``[T, B, ...] -> [T·B, ...]`` (time folded into the batch).
+
+  Example:
+    >>> import jax.numpy as jnp
+    >>> from asgl_jax import nn
+    >>> nn.fold_time(jnp.zeros((2, 3, 4))).shape         # [T, B, F] -> [T·B, F]
+    (6, 4)
+  """
   if x.ndim < 2:
     raise ValueError(f"fold_time: need [T, B, ...], got shape {x.shape}")
   return x.reshape((x.shape[0] * x.shape[1], *x.shape[2:]))
 
 
 def unfold_time(x: Array, time_steps: int) -> Array:
-  """``[T·B, ...] -> [T, B, ...]``."""
+  """``[T·B, ...] -> [T, B, ...]``.
+
+  Example:
+    >>> import jax.numpy as jnp
+    >>> from asgl_jax import nn
+    >>> nn.unfold_time(jnp.zeros((6, 4)), 2).shape        # [T·B, F] -> [T, B, F]
+    (2, 3, 4)
+  """
   if x.ndim < 1 or x.shape[0] % time_steps:
     raise ValueError(
       f"unfold_time: leading axis of shape {x.shape} is not divisible by time_steps={time_steps}"
@@ -58,13 +72,22 @@ def apply_folded(layer, x: Array) -> Array:
   """Applies a per-feature ``layer`` (e.g. ``nnx.Linear``) to ``[..., F]`` as one 2-D call on
   ``[prod(...), F]``: the synaptic current ``W s + b`` of paper Eq. 1 for a dense layer.
 
-  Same values as ``layer(x)``; the weight gradient then contracts one axis, which XLA's CPU
-  backend runs 2–3× faster than the two-axis (time, batch) contraction autodiff makes of a
-  3-D input (benchmarks/RESULTS.md).
+  Same values as ``layer(x)``; the weight gradient then contracts one axis instead of the
+  two-axis (time, batch) contraction autodiff makes of a 3-D input, which XLA's CPU backend
+  runs much slower (docs/performance.md).
 
   Spikes given as bool or integer counts (the dataset layout of spike trains) reach an
   ``nnx.Linear`` through :func:`asgl_jax.sparse.spike_matmul`: event-driven on CPU, the
   dense matmul on GPU/TPU. Other layers get them cast to float32.
+
+  Example:
+    >>> import jax, jax.numpy as jnp, asgl_jax
+    >>> from flax import nnx
+    >>> from asgl_jax import nn
+    >>> dense = nnx.Linear(3, 2, rngs=nnx.Rngs(0))
+    >>> x = jnp.ones((4, 5, 3))                            # [T, B, F]
+    >>> bool(jnp.allclose(nn.apply_folded(dense, x), dense(x), atol=1e-6))
+    True
   """
   if not jnp.issubdtype(x.dtype, jnp.floating):
     if _takes_spikes(layer):
@@ -191,6 +214,7 @@ class LIF(_SpikingBase):
     unroll, remat: passed to :func:`asgl_jax.lif_scan`.
 
   Example:
+    >>> import jax, jax.numpy as jnp, asgl_jax
     >>> layer = asgl_jax.nn.LIF(alpha=1.0, time_steps=2)
     >>> x = jnp.ones((2 * 3, 5))                       # [T·B, N]
     >>> layer(x, key=jax.random.key(0), p=0.8).shape
@@ -254,6 +278,12 @@ class CLIF(_SpikingBase):
   ``beta_m = exp(−Δt/τ_m)`` and ``beta_s = exp(−Δt/τ_s)``, kernel peak normalised
   by ``u0`` (default :func:`asgl_jax.clif_norm`), reset through a refractory trace.
   Layout and width options as :class:`LIF` (the decays are fixed).
+
+  Example:
+    >>> import jax, jax.numpy as jnp, asgl_jax
+    >>> layer = asgl_jax.nn.CLIF(alpha=1.0, time_steps=4)
+    >>> layer(jnp.ones((4 * 2, 3)), key=jax.random.key(0), p=0.8).shape   # [T·B, N]
+    (8, 3)
   """
 
   def __init__(
@@ -326,6 +356,14 @@ class RecurrentLIF(_SpikingBase):
       (sparse spike inputs often need > 1 to reach the threshold).
     recurrent_scale: ``V`` starts as a random orthogonal matrix times this.
     Others: as :class:`LIF` (per-channel widths use ``num_channels=features``).
+
+  Example:
+    >>> import jax, jax.numpy as jnp, asgl_jax
+    >>> from flax import nnx
+    >>> layer = asgl_jax.nn.RecurrentLIF(5, 4, rngs=nnx.Rngs(0))
+    >>> spikes = layer(jnp.ones((6, 2, 5)), train=False)                 # [T, B, in] -> [T, B, N]
+    >>> spikes.shape, bool(jnp.all((spikes == 0) | (spikes == 1)))
+    ((6, 2, 4), True)
   """
 
   def __init__(
@@ -416,6 +454,14 @@ class TimeBatchNorm(nnx.Module):
   "tdbn"). ``kind="tdbn"`` is threshold-dependent BN (Zheng et al., 2021):
   the normalised input is scaled by ``alpha_td · ϑ`` before the learnable
   affine map, ``y = λ·(alpha_td·ϑ·x̂) + β``.
+
+  Example:
+    >>> import jax, jax.numpy as jnp, asgl_jax
+    >>> from flax import nnx
+    >>> bn = asgl_jax.nn.TimeBatchNorm(3, rngs=nnx.Rngs(0))
+    >>> y = bn(jax.random.normal(jax.random.key(0), (8, 3)) * 5 + 2)     # [T·B, C]
+    >>> bool(jnp.allclose(y.mean(0), 0.0, atol=1e-5)), bool(jnp.allclose(y.std(0), 1.0, atol=1e-3))
+    (True, True)
   """
 
   def __init__(

@@ -17,6 +17,7 @@ def noise_probability(
   the share of analog activations shrinks by ``ζ`` each time.
 
   Example:
+    >>> from asgl_jax.schedules import noise_probability
     >>> noise_probability(95, p0=0.8, zeta=0.9, milestones=(30, 70, 90, 95))
     0.86878
   """

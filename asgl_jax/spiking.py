@@ -38,6 +38,7 @@ def heaviside(u: Array) -> Array:
   zero everywhere (use :func:`spike` to train).
 
   Example:
+    >>> import jax, jax.numpy as jnp, asgl_jax
     >>> asgl_jax.heaviside(jnp.array([-0.5, 0.0, 0.5]))
     Array([0., 1., 1.], dtype=float32)
   """
@@ -56,7 +57,18 @@ class MaskSeed(NamedTuple):
 
 
 def mask_seed(key) -> MaskSeed:
-  """The :class:`MaskSeed` of a key or a batch of keys (same masks as the key itself)."""
+  """The :class:`MaskSeed` of a key or a batch of keys (same masks as the key itself).
+
+  Example:
+    >>> import jax, jax.numpy as jnp, asgl_jax
+    >>> from asgl_jax import spiking
+    >>> seed = spiking.mask_seed(jax.random.key(0))
+    >>> seed.words.shape, seed.words.dtype
+    ((2,), dtype('uint32'))
+    >>> a = asgl_jax.sample_mask(seed, 0.5, (16,))   # the same masks as the key itself
+    >>> bool(jnp.array_equal(a, asgl_jax.sample_mask(jax.random.key(0), 0.5, (16,))))
+    True
+  """
   if isinstance(key, MaskSeed):
     return key
   batch = _key_batch_shape("mask_seed", key)
@@ -67,7 +79,14 @@ def mask_seed(key) -> MaskSeed:
 
 
 def mask_seeds(key, num_steps: int) -> MaskSeed:
-  """Seeds ``[num_steps, *batch, 2]`` of ``fold_in(key, t)`` for ``t = 0 .. num_steps − 1``."""
+  """Seeds ``[num_steps, *batch, 2]`` of ``fold_in(key, t)`` for ``t = 0 .. num_steps − 1``.
+
+  Example:
+    >>> import jax, jax.numpy as jnp, asgl_jax
+    >>> from asgl_jax import spiking
+    >>> spiking.mask_seeds(jax.random.key(0), 5).words.shape   # [num_steps, 2]
+    (5, 2)
+  """
   keys = jax.vmap(lambda t: fold_in(key, t))(jnp.arange(num_steps))
   return mask_seed(keys)
 
@@ -113,9 +132,17 @@ def sample_mask(key, p, shape) -> Array:
   ``fmix32(fmix32(n·φ + w₀) ⊕ w₁) / 2³² < p`` (MurmurHash3's finaliser, top 24 bits as
   ``jax.random.uniform``'s resolution). This counter-based hash costs a few integer ops per
   element and fuses into the neuron update; ``jax.random.bernoulli`` runs the 20-round
-  threefry per element, which on CPU was most of the mask's cost (benchmarks/RESULTS.md).
+  threefry per element, which on CPU costs several times more (docs/performance.md).
   Statistically a fresh Bernoulli(p) field per key (rate and correlations are tested); it is
   not a cryptographic generator.
+
+  Example:
+    >>> import jax, jax.numpy as jnp, asgl_jax
+    >>> m = asgl_jax.sample_mask(jax.random.key(0), 0.8, (100_000,))
+    >>> m.dtype, round(float(m.mean()), 2)                       # a Bernoulli(0.8) field
+    (dtype('bool'), 0.8)
+    >>> asgl_jax.sample_mask(jax.random.key(0), 1.0, (3,))       # p = 1: all spike mode
+    Array([ True,  True,  True], dtype=bool)
   """
   shape = tuple(shape)
   batch = _key_batch_shape("sample_mask", key)
@@ -142,7 +169,18 @@ def _fmix32(h: Array) -> Array:
 
 
 def fold_in(key, data) -> Array:
-  """``jax.random.fold_in`` that also maps over a batch of keys (see :func:`sample_mask`)."""
+  """``jax.random.fold_in`` that also maps over a batch of keys (see :func:`sample_mask`).
+
+  Example:
+    >>> import jax, jax.numpy as jnp, asgl_jax
+    >>> keys = jax.random.split(jax.random.key(0), 3)              # one key per example
+    >>> folded = asgl_jax.fold_in(keys, 7)
+    >>> folded.shape
+    (3,)
+    >>> bool(jnp.array_equal(jax.random.key_data(folded[1]),
+    ...                      jax.random.key_data(jax.random.fold_in(keys[1], 7))))
+    True
+  """
   if isinstance(key, MaskSeed):
     raise TypeError("fold_in: a MaskSeed cannot be split further; fold the key before mask_seed")
   batch = _key_batch_shape("fold_in", key)
@@ -165,6 +203,14 @@ def spike_value(u, alpha, mask, sur: surrogate_lib.Surrogate, mode: str) -> Arra
   ``mode`` is ``"mask"`` (value chosen by the boolean ``mask``), ``"spike"`` (``p = 1``: all
   spike mode; ``mask`` unused) or ``"analog"`` (``p = 0``: all ``H_α``). The one forward of
   the primitive: :func:`spike` and the fused neuron scan (:mod:`asgl_jax.fused`) both call it.
+
+  Example:
+    >>> import jax, jax.numpy as jnp, asgl_jax
+    >>> from asgl_jax import spiking
+    >>> rect = asgl_jax.get_surrogate("rect")
+    >>> u = jnp.array([-0.25, 0.25])
+    >>> spiking.spike_value(u, jnp.float32(1.0), jnp.array([True, False]), rect, "mask")
+    Array([0.  , 0.75], dtype=float32)
   """
   if mode == "spike":
     return (u >= 0).astype(u.dtype)
@@ -217,6 +263,15 @@ def spike_with_mask(u, alpha, mask, *, surrogate: str | surrogate_lib.Surrogate 
 
   Returns:
     An array with ``u``'s shape and dtype.
+
+  Example:
+    >>> import jax, jax.numpy as jnp, asgl_jax
+    >>> u = jnp.array([-0.25, 0.25])
+    >>> m = jnp.array([False, True])                 # analog, then spike mode
+    >>> asgl_jax.spike_with_mask(u, 1.0, m)           # H = clip(u/α + 1/2, 0, 1), Θ(0.25) = 1
+    Array([0.25, 1.  ], dtype=float32)
+    >>> jax.grad(lambda u: asgl_jax.spike_with_mask(u, 1.0, m).sum())(u)  # 1/α at both
+    Array([1., 1.], dtype=float32)
   """
   u = jnp.asarray(u)
   alpha = jnp.asarray(alpha)
@@ -279,6 +334,7 @@ def spike(
     An array with ``u``'s shape and dtype.
 
   Example:
+    >>> import jax, jax.numpy as jnp, asgl_jax
     >>> u = jnp.array([-1.0, -0.1, 0.1, 1.0])
     >>> asgl_jax.spike(u, 1.0, p=0.0)  # analog: clip(u/α + 1/2, 0, 1)
     Array([0. , 0.4, 0.6, 1. ], dtype=float32)

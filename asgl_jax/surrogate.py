@@ -8,27 +8,25 @@ depends on ``u`` and ``α`` only through ``x = u / α``::
 
     H_α(u) = h(u / α),   ∂H/∂u = h'(x) / α,   ∂H/∂α = -x · h'(x) / α.
 
-Built-in functions (``x = u / α``):
+Built-in functions (``x = u / α``)::
 
-=========  ==============================================  ============================
-name       H_α(u)                                          ∂H/∂u
-=========  ==============================================  ============================
-rect       clip(x + 1/2, 0, 1)  (paper Eq. 8)               1/α on |u| < α/2, else 0
-sigmoid    σ(x) = 1 / (1 + e^{-x})                          σ(x)(1 - σ(x)) / α
-tanh       (tanh(x) + 1) / 2  (paper §5.5, App. B.3)        (1 - tanh²(x)) / (2α)
-atan       1/2 + arctan(x) / π                              1 / (π α (1 + x²))
-dspike     1/2 + tanh(b x) / (2 tanh(b/2)) on |x| < 1/2     b (1 - tanh²(bx)) / (2α tanh(b/2))
-           (Li et al., 2021; temperature b = 3)             on |u| < α/2, else 0
-=========  ==============================================  ============================
+  =========  ==============================================  ============================
+  name       H_α(u)                                          ∂H/∂u
+  =========  ==============================================  ============================
+  rect       clip(x + 1/2, 0, 1)  (paper Eq. 8)               1/α on |u| < α/2, else 0
+  sigmoid    σ(x) = 1 / (1 + e^{-x})                          σ(x)(1 - σ(x)) / α
+  tanh       (tanh(x) + 1) / 2  (paper §5.5, App. B.3)        (1 - tanh²(x)) / (2α)
+  atan       1/2 + arctan(x) / π                              1 / (π α (1 + x²))
+  dspike     1/2 + tanh(b x) / (2 tanh(b/2)) on |x| < 1/2     b (1 - tanh²(bx)) / (2α tanh(b/2))
+             (Li et al., 2021; temperature b = 3)             on |u| < α/2, else 0
+  =========  ==============================================  ============================
 
 At the edges of the support of ``rect`` and ``dspike`` (``|u| = α/2``) the
 derivatives are 0: the support is open, as in the paper's Eq. 8.
 
-The built-ins compute ``x`` as ``u · (1/α)``, one reciprocal per α: on CPU, XLA
-kept a tensor-sized quotient ``u / α`` as a buffer of its own in the training
-step, and the product made the recurrent benchmark's step 4–5 % faster with a
-learned width (benchmarks/RESULTS.md). ``x`` may differ from ``u / α`` in the
-last bit.
+The built-ins compute ``x`` as ``u · (1/α)``, one reciprocal per α (XLA keeps a
+tensor-sized quotient ``u / α`` as a buffer of its own; docs/performance.md). ``x``
+may differ from ``u / α`` in the last bit.
 
 Users add their own with :func:`register_surrogate`.
 """
@@ -131,12 +129,27 @@ def register_surrogate(
 
 
 def available_surrogates() -> tuple[str, ...]:
-  """Names of all registered forwarding functions, sorted."""
+  """Names of all registered forwarding functions, sorted.
+
+  Example:
+    >>> import jax, jax.numpy as jnp, asgl_jax
+    >>> {"rect", "sigmoid", "tanh", "atan", "dspike"} <= set(asgl_jax.available_surrogates())
+    True
+  """
   return tuple(sorted(_REGISTRY))
 
 
 def get_surrogate(surrogate: str | Surrogate) -> Surrogate:
-  """Looks up a forwarding function by name (or passes a :class:`Surrogate` through)."""
+  """Looks up a forwarding function by name (or passes a :class:`Surrogate` through).
+
+  Example:
+    >>> import jax, jax.numpy as jnp, asgl_jax
+    >>> sigmoid = asgl_jax.get_surrogate("sigmoid")
+    >>> float(sigmoid.forward(jnp.float32(0.0), jnp.float32(1.0)))   # σ(0) = 1/2
+    0.5
+    >>> float(sigmoid.grad(jnp.float32(0.0), jnp.float32(2.0))[0])   # σ'(0)/α = (1/4)/2
+    0.125
+  """
   if isinstance(surrogate, Surrogate):
     return surrogate
   try:
@@ -214,6 +227,13 @@ def make_dspike(temperature: float = 3.0) -> tuple[ForwardFn, GradFn]:
 
   Returns:
     ``(forward, grad)`` suitable for :func:`register_surrogate`.
+
+  Example:
+    >>> import jax, jax.numpy as jnp, asgl_jax
+    >>> forward, grad = asgl_jax.make_dspike(3.0)
+    >>> h = forward(jnp.array([-0.5, 0.0, 0.5]), jnp.float32(1.0))   # the edges |u| = α/2
+    >>> [round(float(v), 6) for v in h]
+    [0.0, 0.5, 1.0]
   """
   if not temperature > 0:
     raise ValueError(f"make_dspike: temperature must be > 0, got {temperature!r}")

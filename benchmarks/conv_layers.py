@@ -1,4 +1,4 @@
-"""Workload B's convolutions one by one: XLA:CPU with and without YNNPACK, and PyTorch (oneDNN).
+"""Workload B's convolutions one by one: XLA:CPU with and without YNNPACK, and PyTorch.
 
     python benchmarks/conv_layers.py [--repeats 10]
 
@@ -7,10 +7,8 @@ the weight gradient and the input gradient are jitted separately and timed (medi
 ``--repeats`` calls after one compile call):
 
 - ``XLA defaults``: jaxlib's default compilation (YNNPACK takes single convolutions);
-- ``asgl_jax``: ``train.compiler_options()`` (XLA's own Eigen convolutions on CPU);
-- ``asgl_jax.conv (oneDNN)``: the library's ``asgl_jax.conv.conv_general_dilated``, which
-  the models' conv layers use: oneDNN's primitives through a host buffer callback on CPU
-  (only when ``asgl_jax.conv.onednn_available()``).
+- ``asgl_jax``: ``train.compiler_options()`` (XLA's own Eigen convolutions on CPU), what the
+  models' conv layers run.
 
 If PyTorch is installed (the ``run_all.sh`` venv), the same layer's forward and
 forward + backward (input and weight gradients) in channels-last layout are timed too, with
@@ -25,7 +23,7 @@ import harness
 import jax
 import jax.numpy as jnp
 
-from asgl_jax import conv, train
+from asgl_jax import train
 
 # (height = width, input channels, output channels) of workload B's convolutions.
 LAYERS = ((32, 3, 64), (32, 64, 128), (16, 128, 256), (8, 256, 256))
@@ -75,8 +73,6 @@ def main():
     "XLA defaults": (jax.lax.conv_general_dilated, None),
     "asgl_jax": (jax.lax.conv_general_dilated, opts),
   }
-  if conv.onednn_available():
-    variants["asgl_jax.conv (oneDNN)"] = (conv.conv_general_dilated, opts)
   print(f"train.compiler_options() = {opts}")
   print(
     "| layer | GFLOP per product | compiled with | forward ms | weight grad ms | input grad ms "

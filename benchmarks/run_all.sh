@@ -8,7 +8,7 @@
 #   mask_cost.py      (ASGL mask and learned width vs plain SG, interleaved in one process)
 #   lowering_ab.py    (two of the library's CPU lowering choices undone in turn, one process)
 #   xla_options.py    (train.compiler_options() vs XLA's defaults, one process)
-#   conv_layers.py    (workload B's convolutions one by one, XLA vs PyTorch/oneDNN)
+#   conv_layers.py    (workload B's convolutions one by one, XLA vs PyTorch)
 #   host_malloc.py    (B, A64, A256 with and without huge pages for malloc, every implementation)
 # Usage: bash benchmarks/run_all.sh [extra snn_training.py flags, e.g. --repeats 20]
 # On a GPU machine: benchmarks/gpu_run.sh (workloads C, D, A256, B; C uses 16,384 neurons there).

@@ -119,3 +119,23 @@ def test_relaunch_with_hugepages_restarts_only_python_dash_m(tmp_path):
     r = probe(**extra)
     assert "restarting" not in r.stderr, extra
     assert f"TUNABLES {extra.get('GLIBC_TUNABLES')}" in r.stdout
+
+
+def test_the_huge_page_restart_is_only_decided_for_cpu_only_hosts(monkeypatch):
+  """Decided before any backend starts: by JAX_PLATFORMS, else by the installed accelerator
+  plugins. A GPU or TPU host never restarts (nor imports the CPU package to decide)."""
+  import importlib.metadata
+
+  calls = []
+  monkeypatch.setattr(cpu, "relaunch_with_hugepages", calls.append)
+  monkeypatch.delenv("ASGL_JAX_HUGEPAGES", raising=False)
+  for platforms, restarts in (("cuda,cpu", False), ("tpu", False), ("cpu", True)):
+    monkeypatch.setenv("JAX_PLATFORMS", platforms)
+    calls.clear()
+    train.relaunch_with_hugepages("experiments.mnist")
+    assert calls == (["experiments.mnist"] if restarts else []), platforms
+  monkeypatch.delenv("JAX_PLATFORMS")
+  monkeypatch.setattr(importlib.metadata, "entry_points", lambda group: ["xla_cuda12"])
+  calls.clear()
+  train.relaunch_with_hugepages("experiments.mnist")  # a CUDA plugin is installed
+  assert calls == []

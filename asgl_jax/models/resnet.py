@@ -46,7 +46,8 @@ class SpikingResNet(nnx.Module):
     stem: stem channels.
     stages: ``(channels, num_blocks)`` per stage; stages after the first downsample by 2.
     head: hidden sizes of Dense-LIF layers before the readout (ResNet-19: ``(256,)``).
-    Others as :class:`~asgl_jax.models.convnets.SpikingConvNet`.
+
+  Other arguments as :class:`~asgl_jax.models.convnets.SpikingConvNet`.
   """
 
   def __init__(
