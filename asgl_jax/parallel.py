@@ -1,12 +1,15 @@
 """Data parallelism with ``jax.jit`` over a ``'data'`` mesh axis (the successor of pmap).
 
 Parameters and optimizer state are replicated; batches are sharded along their
-leading axis. Multi-host: call :func:`initialize_distributed` first (it wraps
-``jax.distributed.initialize()``); each process then feeds its local share of
-the global batch.
+leading axis. Multi-process (several hosts, or several processes on one machine): call
+:func:`initialize_distributed` first (it wraps ``jax.distributed.initialize()``); each
+process then feeds its local share of the global batch, every process runs the collectives,
+and only process 0 writes files (:func:`is_writer`).
 """
 
 from __future__ import annotations
+
+import os
 
 import jax
 import numpy as np
@@ -14,19 +17,106 @@ from jax.sharding import Mesh, NamedSharding
 from jax.sharding import PartitionSpec as P
 
 
-def initialize_distributed() -> None:
-  """Multi-host set-up: ``jax.distributed.initialize()`` (auto-detects TPU pods, SLURM, ...).
+def initialize_distributed(
+  coordinator_address: str | None = None,
+  num_processes: int | None = None,
+  process_id: int | None = None,
+) -> None:
+  """Multi-process set-up: ``jax.distributed.initialize`` on every process, before any other
+  JAX call. Single-process runs do not need it.
 
-  Call it before any other JAX call, on every host; single-host runs do not need it.
+  With no arguments JAX detects the cluster (TPU pods, SLURM, Open MPI, Kubernetes). By hand
+  (e.g. several processes on one machine) give all three, or set ``ASGL_JAX_COORDINATOR``
+  (``host:port`` of process 0), ``ASGL_JAX_NUM_PROCESSES`` and ``ASGL_JAX_PROCESS_ID``. CPU
+  collectives go through gloo.
+
+  Args:
+    coordinator_address: ``host:port`` where process 0 serves the coordination service.
+    num_processes: the number of processes.
+    process_id: this process's index, ``0 .. num_processes − 1``.
   """
-  jax.distributed.initialize()
+  env = os.environ
+  coordinator_address = coordinator_address or env.get("ASGL_JAX_COORDINATOR") or None
+  if num_processes is None and env.get("ASGL_JAX_NUM_PROCESSES"):
+    num_processes = int(env["ASGL_JAX_NUM_PROCESSES"])
+  if process_id is None and env.get("ASGL_JAX_PROCESS_ID"):
+    process_id = int(env["ASGL_JAX_PROCESS_ID"])
+  given = [v is not None for v in (num_processes, process_id)]
+  if any(given) and not all(given):
+    raise ValueError(
+      "initialize_distributed: give both num_processes and process_id (or neither, to let JAX "
+      f"detect the cluster), got num_processes={num_processes}, process_id={process_id}"
+    )
+  if num_processes is not None and not 0 <= process_id < num_processes:
+    raise ValueError(
+      f"initialize_distributed: process_id must be in [0, {num_processes}), got {process_id}"
+    )
+  kwargs = {
+    k: v
+    for k, v in dict(
+      coordinator_address=coordinator_address, num_processes=num_processes, process_id=process_id
+    ).items()
+    if v is not None
+  }
+  jax.config.update("jax_cpu_collectives_implementation", "gloo")
+  jax.distributed.initialize(**kwargs)
+
+
+def is_writer() -> bool:
+  """Whether this process writes the run's files and progress: process 0 of the run."""
+  return jax.process_index() == 0
+
+
+def process_tag() -> str:
+  """``"[process i/n] "`` for messages when there are several processes, else ``""``."""
+  n = jax.process_count()
+  return f"[process {jax.process_index()}/{n}] " if n > 1 else ""
+
+
+def check_shared_workdir(workdir: str) -> None:
+  """Every process must see the same ``workdir`` (checkpoints are written jointly): process 0
+  writes a token there and every process reads it back before the first step. A clear error
+  on every process, instead of a hang at the first checkpoint, when they do not."""
+  if jax.process_count() == 1:
+    return
+  from jax.experimental import multihost_utils
+
+  token = int(np.random.default_rng().integers(1, 2**31 - 1))
+  token = int(multihost_utils.broadcast_one_to_all(np.int32(token)))
+  path = os.path.join(workdir, ".asgl_jax_workdir_token")
+  if is_writer():
+    with open(path, "w") as f:
+      f.write(str(token))
+  multihost_utils.sync_global_devices("asgl_jax: workdir token written")
+  try:
+    with open(path) as f:
+      seen = int(f.read().strip() or 0)
+  except (OSError, ValueError):
+    seen = None
+  ok = multihost_utils.process_allgather(np.int32(seen == token))
+  if not np.all(ok):
+    bad = [i for i, v in enumerate(np.ravel(ok)) if not v]
+    raise RuntimeError(
+      f"{process_tag()}processes {bad} do not see process 0's workdir {os.path.abspath(workdir)}: "
+      "every process of a run needs the same workdir on a shared filesystem"
+    )
 
 
 def make_mesh(num_devices: int | None = None) -> Mesh:
-  """A 1-D mesh with axis ``'data'`` over ``num_devices`` (default: all) devices."""
+  """A 1-D mesh with axis ``'data'`` over ``num_devices`` (default: all) devices.
+
+  With several processes the mesh spans every device of every process (``num_devices`` must
+  be the global device count or ``None``): each process feeds its own devices' rows.
+  """
   n = jax.device_count() if num_devices is None else num_devices
   if not 1 <= n <= jax.device_count():
     raise ValueError(f"make_mesh: num_devices must be in [1, {jax.device_count()}], got {n}")
+  if jax.process_count() > 1 and n != jax.device_count():
+    raise ValueError(
+      f"make_mesh: with {jax.process_count()} processes the mesh spans all "
+      f"{jax.device_count()} devices; num_devices={n} would leave some processes without "
+      "devices (set config.num_devices=0)"
+    )
   # Auto axes: XLA propagates the batch sharding through the time folding
   # ([T, B] <-> [T·B]) reshapes of the models.
   return jax.make_mesh(

@@ -5,10 +5,11 @@ import os
 import sys
 import time
 
+import jax
 from absl import app, logging
 
 from asgl_jax import parallel, train
-from asgl_jax.train import builder
+from asgl_jax.train import builder, preemption
 
 
 def run_app(main, module: str) -> None:
@@ -24,7 +25,11 @@ def setup(config) -> None:
     logging.WARNING
   )  # keep Orbax's per-save INFO lines out of the progress output
   if config.get("distributed"):
-    parallel.initialize_distributed()
+    parallel.initialize_distributed(
+      config.get("coordinator_address") or None,
+      None if config.get("num_processes", -1) < 0 else config.num_processes,
+      None if config.get("process_id", -1) < 0 else config.process_id,
+    )
 
 
 def load_dataset(config):
@@ -41,7 +46,11 @@ def train_main(config, workdir: str | None, prog: str) -> dict:
   except (FileNotFoundError, ImportError) as e:  # DatasetUnavailableError is a FileNotFoundError
     print(f"{prog}: {e}", file=sys.stderr)
     sys.exit(2)
-  return run(config, workdir, dataset, config.dataset.name)
+  try:
+    return run(config, workdir, dataset, config.dataset.name)
+  except preemption.Preempted as e:
+    print(f"{prog}: {parallel.process_tag()}{e}", file=sys.stderr)
+    sys.exit(preemption.EXIT_PREEMPTED)
 
 
 def run(config, workdir: str | None, dataset, name: str) -> dict:
@@ -49,9 +58,14 @@ def run(config, workdir: str | None, dataset, name: str) -> dict:
   logging.set_verbosity(
     logging.WARNING
   )  # keep Orbax's per-save INFO lines out of the progress output
+  if workdir is None and jax.process_count() > 1:
+    raise ValueError("several processes need one --workdir that all of them see")
   workdir = workdir or os.path.join("runs", time.strftime(f"{name}-%Y%m%d-%H%M%S"))
   summary = train.train_and_evaluate(config, workdir, dataset)
   state = summary.pop("final_state")
+  summary.pop("history")
+  if not parallel.is_writer():
+    return summary
   if config.get("export_nir"):
     summary["nir_file"] = export_nir(config, dataset, state, workdir)
   print(json.dumps(summary, indent=2))

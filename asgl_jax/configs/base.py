@@ -48,7 +48,15 @@ def get_config() -> ml_collections.ConfigDict:
   c.num_epochs = 300
   c.num_train_steps = -1  # -1: num_epochs × steps per epoch
   c.num_devices = 0  # 0: all devices
-  c.distributed = False  # multi-host: call jax.distributed.initialize() first
+  # Several processes (jax.distributed): coordinator "host:port", process count and id; empty /
+  # -1 lets JAX detect them (TPU pods, SLURM, Open MPI) or read ASGL_JAX_COORDINATOR,
+  # ASGL_JAX_NUM_PROCESSES and ASGL_JAX_PROCESS_ID.
+  c.distributed = False
+  c.coordinator_address = ""
+  c.num_processes = -1
+  c.process_id = -1
+  # On these signals (one process) the run saves a checkpoint and exits with status 75.
+  c.preemption_signals = ("SIGTERM",)
   c.log_every = 50
   # Validation examples for the per-epoch analysis (smoothing error, dead neurons,
   # noisy-vs-SNN similarity) and the final analysis.json/png with energy (0: off).

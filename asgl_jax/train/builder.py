@@ -64,6 +64,7 @@ class Run:
   num_devices: int | None
   log_every: int
   analysis_examples: int
+  preemption_signals: tuple[str, ...] = ("SIGTERM",)
 
 
 def validate_config(config) -> None:
@@ -164,6 +165,7 @@ def build_run(config, dataset) -> Run:
     num_devices=config.get("num_devices") or None,
     log_every=config.get("log_every", 50),
     analysis_examples=config.get("analysis_examples", 0),
+    preemption_signals=tuple(config.get("preemption_signals", ("SIGTERM",))),
   )
 
 

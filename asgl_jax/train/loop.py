@@ -14,7 +14,7 @@ import numpy as np
 
 from asgl_jax import _backend, models, parallel
 from asgl_jax import checkpoint as ckpt_lib
-from asgl_jax.train import builder, reporting
+from asgl_jax.train import builder, preemption, reporting
 from asgl_jax.train import step as step_lib
 
 
@@ -26,7 +26,8 @@ def train_and_evaluate(config, workdir: str, dataset) -> dict[str, Any]:
 
   Returns:
     The run summary (also written to ``<workdir>/summary.json``), with the final
-    :class:`~asgl_jax.train.TrainState` under ``"final_state"``.
+    :class:`~asgl_jax.train.TrainState` under ``"final_state"`` and the per-epoch records
+    under ``"history"`` (on every process; only process 0 writes files).
   """
   return run_training(builder.build_run(config, dataset), dataset, workdir)
 
@@ -37,9 +38,16 @@ def run_training(run: builder.Run, dataset, workdir: str) -> dict[str, Any]:
   Each epoch logs the training loss and metrics, the validation score of the noisy network
   and of the embedded SNN, p, per-layer widths and firing rates. The test split is evaluated
   once, at the end, with the final parameters (never used for model selection).
+
+  With several processes every process trains and evaluates (the collectives), all of them
+  save the checkpoints together, and only process 0 writes the other files and prints.
+  A preemption signal (``run.preemption_signals``) ends the step, saves a checkpoint and
+  raises :class:`~asgl_jax.train.preemption.Preempted`.
   """
   t_start = time.perf_counter()
   os.makedirs(workdir, exist_ok=True)
+  parallel.check_shared_workdir(workdir)
+  writes = parallel.is_writer()
   mesh = parallel.make_mesh(run.num_devices)
   n_dev = mesh.devices.size
   if run.batch_size % n_dev:
@@ -79,10 +87,13 @@ def run_training(run: builder.Run, dataset, workdir: str) -> dict[str, Any]:
     state = jax.device_put(restored["state"], rep)
     start_step = int(state.step)
     history = reporting.read_history(workdir, up_to_step=start_step)
-    print(f"Resuming from step {start_step} ({ckpt.path})", file=sys.stderr)
+    if writes:
+      print(f"Resuming from step {start_step} ({ckpt.path})", file=sys.stderr)
 
-  writer = reporting.MetricWriter(workdir)
-  bar = reporting.ProgressBar(total_steps, start=start_step, every=run.log_every)
+  writer = reporting.MetricWriter(workdir) if writes else None
+  bar = (
+    reporting.ProgressBar(total_steps, start=start_step, every=run.log_every) if writes else None
+  )
 
   def evaluate(split: str, p: float) -> dict[str, float]:
     sums: dict[str, float] = {}
@@ -109,11 +120,14 @@ def run_training(run: builder.Run, dataset, workdir: str) -> dict[str, Any]:
     for k, v in m.items():
       train_sums[k] = train_sums.get(k, 0.0) + float(v)
     train_sums["_n"] = train_sums.get("_n", 0.0) + 1
-    shown = {k: v for k, v in m.items() if k != "grad_norm"}
-    bar.update(step_done, " ".join(f"{k} {float(v):.4f}" for k, v in shown.items()))
+    if bar is not None:
+      shown = {k: v for k, v in m.items() if k != "grad_norm"}
+      bar.update(step_done, " ".join(f"{k} {float(v):.4f}" for k, v in shown.items()))
 
   step = start_step
+  stopper = preemption.Preemption(run.preemption_signals)
   try:
+    stopper.__enter__()
     while step < total_steps:
       epoch, index = divmod(step, steps_per_epoch)
       p = run.p_of_epoch(epoch)
@@ -136,20 +150,31 @@ def run_training(run: builder.Run, dataset, workdir: str) -> dict[str, Any]:
         rec["p"] = p
         rec["learning_rate"] = float(run.lr_schedule(step))
         rec.update({f"width/{k}": v for k, v in step_lib.widths(state.params).items()})
-        if run.analysis_examples:
+        if run.analysis_examples and writes:
           rec.update(epoch_analysis(graphdef, state, dataset, run.analysis_examples, key, p))
         history.append(rec)
-        writer.write(step, rec)
-        print(
-          f"epoch {epoch + 1}/{num_epochs} step {step}: loss {rec['train_loss']:.4f} "
-          f"val SNN {score} {rec[f'validation_snn_{score}']:.4f} "
-          f"noisy {rec[f'validation_noisy_{score}']:.4f} p {p:.3f}",
-          file=sys.stderr,
-        )
+        if writes:
+          writer.write(step, rec)
+          print(
+            f"epoch {epoch + 1}/{num_epochs} step {step}: loss {rec['train_loss']:.4f} "
+            f"val SNN {score} {rec[f'validation_snn_{score}']:.4f} "
+            f"noisy {rec[f'validation_noisy_{score}']:.4f} p {p:.3f}",
+            file=sys.stderr,
+          )
         ckpt.save(step, {"state": state})
         last_good = step
+      if stopper.reached(step):
+        if pending is not None:
+          consume(*pending)
+          pending = None
+        if last_good != step:
+          ckpt.save(step, {"state": state})
+        ckpt.close()
+        raise preemption.Preempted(step, ckpt.path)
   finally:
-    writer.close()
+    stopper.__exit__(None, None, None)
+    if writer is not None:
+      writer.close()
 
   p_final = run.p_of_epoch(max(num_epochs - 1, 0))
   test = evaluate("test", p_final)
@@ -173,16 +198,20 @@ def run_training(run: builder.Run, dataset, workdir: str) -> dict[str, Any]:
       k[len("test_rate/") :]: v for k, v in test.items() if k.startswith("test_rate/")
     },
   }
-  if run.analysis_examples:
-    final_analysis(graphdef, state, dataset, run.analysis_examples, key, p_final, workdir, summary)
-  with open(os.path.join(workdir, "summary.json"), "w") as f:
-    json.dump(summary, f, indent=2)
   ckpt.close()
-  try:
-    reporting.plot_history(history, os.path.join(workdir, "curves.png"), score=score)
-  except ImportError:
-    pass
+  if writes:
+    if run.analysis_examples:
+      final_analysis(
+        graphdef, state, dataset, run.analysis_examples, key, p_final, workdir, summary
+      )
+    with open(os.path.join(workdir, "summary.json"), "w") as f:
+      json.dump(summary, f, indent=2)
+    try:
+      reporting.plot_history(history, os.path.join(workdir, "curves.png"), score=score)
+    except ImportError:
+      pass
   summary["final_state"] = state
+  summary["history"] = history
   return summary
 
 

@@ -14,16 +14,23 @@ import json
 import os
 import sys
 
+from asgl_jax import parallel
 from asgl_jax.train import builder, loop
 
 
-def _train_once(config, workdir: str, dataset, title: str) -> dict:
+def _train_once(config, workdir: str, dataset, title: str) -> tuple[dict, list[dict]]:
+  """The summary and per-epoch records of one run: trained now, or read back if it is done."""
   done = os.path.join(workdir, "summary.json")
-  if not os.path.exists(done):
+  if os.path.exists(done):
+    with open(done) as f:
+      summary = json.load(f)
+    with open(os.path.join(workdir, "metrics.jsonl")) as f:
+      return summary, [json.loads(line) for line in f if line.strip()]
+  if parallel.is_writer():
     print(f"== {title} ==", file=sys.stderr)
-    loop.train_and_evaluate(config, workdir, dataset)
-  with open(done) as f:
-    return json.load(f)
+  summary = loop.train_and_evaluate(config, workdir, dataset)
+  summary.pop("final_state")
+  return summary, summary.pop("history")
 
 
 def run_ablation(config, workdir: str, dataset, *, methods, widths) -> list[dict]:
@@ -34,7 +41,7 @@ def run_ablation(config, workdir: str, dataset, *, methods, widths) -> list[dict
     for width in widths:
       c = builder.override(config, **{"method": method, "neuron.alpha": float(width)})
       sub = os.path.join(workdir, f"{method}_w{width:g}")
-      s = _train_once(c, sub, dataset, f"{method.upper()}, initial width {width:g}")
+      s, _ = _train_once(c, sub, dataset, f"{method.upper()}, initial width {width:g}")
       records.append(
         {"method": method, "width": float(width), "test_snn_accuracy": s["test_snn_accuracy"]}
       )
@@ -59,9 +66,7 @@ def run_noise_study(config, workdir: str, dataset, *, fixed_p, schedule) -> list
       config, **{"noise.p0": p0, "noise.zeta": zeta, "noise.milestones": milestones}
     )
     sub = os.path.join(workdir, name)
-    summary = _train_once(c, sub, dataset, name)
-    with open(os.path.join(sub, "metrics.jsonl")) as f:
-      hist = [json.loads(line) for line in f if line.strip()]
+    summary, hist = _train_once(c, sub, dataset, name)
     results.append(
       {
         "name": name,
