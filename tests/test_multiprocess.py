@@ -73,11 +73,11 @@ def _finish(procs, timeout=240):
 
 def test_two_processes_train_as_one_and_only_process_0_writes(tmp_path):
   shared = tmp_path / "two"
-  two = _finish(_start([shared, shared], 2, [*TINY, "--config.num_train_steps=30"], 2))
-  for rc, _, err in two:
+  args = [*TINY, "--config.num_train_steps=30"]
+  started = _start([shared, shared], 2, args, 2) + _start([tmp_path / "one"], 4, args)
+  *two, one = _finish(started)
+  for rc, _, err in (*two, one):
     assert rc == 0, err[-3000:]
-  one = _finish(_start([tmp_path / "one"], 4, [*TINY, "--config.num_train_steps=30"]))
-  assert one[0][0] == 0, one[0][2][-3000:]
   a = json.loads((shared / "summary.json").read_text())
   b = json.loads((tmp_path / "one" / "summary.json").read_text())
   assert a["num_devices"] == b["num_devices"] == 4
@@ -121,12 +121,11 @@ def _wait_for_step(proc, step: int, timeout=180):
 @pytest.mark.skipif(not hasattr(signal, "SIGTERM"), reason="needs POSIX signals")
 def test_sigterm_saves_a_checkpoint_and_the_rerun_ends_as_an_uninterrupted_run(tmp_path):
   args = [*TINY, "--config.num_train_steps=40"]
-  whole = _finish(_start([tmp_path / "whole"], 1, args))
-  assert whole[0][0] == 0, whole[0][2][-3000:]
-  (proc,) = _start([tmp_path / "cut"], 1, args)
+  whole, proc = _start([tmp_path / "whole"], 1, args) + _start([tmp_path / "cut"], 1, args)
   _wait_for_step(proc, 10)
   proc.send_signal(signal.SIGTERM)
-  rc, _, err = _finish([proc])[0]
+  (rc, _, err), (whole_rc, _, whole_err) = _finish([proc, whole])
+  assert whole_rc == 0, whole_err[-3000:]
   assert rc == 75, err[-3000:]  # preemption.EXIT_PREEMPTED
   assert "SIGTERM received" in err and "preempted at step" in err
   saved = sorted(int(p.name) for p in (tmp_path / "cut" / "checkpoints").iterdir())
