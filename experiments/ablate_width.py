@@ -15,6 +15,7 @@ import time
 from absl import flags
 from ml_collections import config_flags
 
+from asgl_jax import parallel
 from asgl_jax.train import sweeps
 from experiments import common
 
@@ -38,7 +39,8 @@ def main(argv):
     methods=config.ablation.methods,
     widths=config.ablation.widths,
   )
-  print(sweeps.write_ablation_report(records, workdir))
+  if parallel.is_writer():
+    print(sweeps.write_ablation_report(records, workdir))
 
 
 if __name__ == "__main__":

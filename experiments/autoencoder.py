@@ -21,7 +21,7 @@ import numpy as np
 from absl import flags
 from ml_collections import config_flags
 
-from asgl_jax import analysis, data, train
+from asgl_jax import analysis, data, parallel, train
 from asgl_jax.data import mnist as mnist_data
 from experiments import common
 
@@ -120,14 +120,16 @@ def main(argv):
       run_dir = os.path.join(workdir, f"{method}_width{width:g}")
       rec, imgs = train_one(config, dataset, method, width, run_dir)
       rec["wall_seconds"] = time.perf_counter() - t0
-      print(
-        f"{method.upper()} α₀={width:g}: PSNR {rec['psnr']:.2f} dB, SSIM {rec['ssim']:.3f} ({rec['wall_seconds']:.0f} s)",
-        file=sys.stderr,
-      )
+      if parallel.is_writer():
+        print(
+          f"{method.upper()} α₀={width:g}: PSNR {rec['psnr']:.2f} dB, SSIM {rec['ssim']:.3f} ({rec['wall_seconds']:.0f} s)",
+          file=sys.stderr,
+        )
       records.append(rec)
       samples.append(imgs)
   x_samples = dataset.splits["test"][0][: config.autoencoder.num_samples].reshape(-1, 28, 28)
-  print(write_report(records, samples, x_samples, workdir))
+  if parallel.is_writer():
+    print(write_report(records, samples, x_samples, workdir))
 
 
 if __name__ == "__main__":

@@ -16,6 +16,7 @@ import time
 from absl import flags
 from ml_collections import config_flags
 
+from asgl_jax import parallel
 from asgl_jax.train import sweeps
 from experiments import common
 
@@ -40,7 +41,8 @@ def main(argv):
     fixed_p=s.fixed_p,
     schedule=(s.schedule.p0, s.schedule.zeta, s.schedule.milestones),
   )
-  print(sweeps.write_noise_report(results, workdir))
+  if parallel.is_writer():
+    print(sweeps.write_noise_report(results, workdir))
 
 
 if __name__ == "__main__":
