@@ -125,54 +125,54 @@ def run_training(run: builder.Run, dataset, workdir: str) -> dict[str, Any]:
       bar.update(step_done, " ".join(f"{k} {float(v):.4f}" for k, v in shown.items()))
 
   step = start_step
-  stopper = preemption.Preemption(run.preemption_signals)
   try:
-    stopper.__enter__()
-    while step < total_steps:
-      epoch, index = divmod(step, steps_per_epoch)
-      p = run.p_of_epoch(epoch)
-      batch = dataset.train_batch(
-        seed=run.seed, epoch=epoch, index=index, batch_size=run.batch_size
-      )
-      new_state, metrics = train_step(state, parallel.shard_batch(batch, mesh), key, jnp.float32(p))
-      if pending is not None:
-        consume(*pending)
-      state, pending = new_state, (step + 1, metrics)
-      step += 1
-      if step % steps_per_epoch == 0 or step == total_steps:
-        consume(*pending)
-        pending = None
-        n = train_sums.pop("_n", 1.0)
-        rec = {f"train_{k}": v / n for k, v in train_sums.items()}
-        train_sums.clear()
-        rec.update(evaluate("validation", p))
-        rec["epoch"] = epoch + 1
-        rec["p"] = p
-        rec["learning_rate"] = float(run.lr_schedule(step))
-        rec.update({f"width/{k}": v for k, v in step_lib.widths(state.params).items()})
-        if run.analysis_examples and writes:
-          rec.update(epoch_analysis(graphdef, state, dataset, run.analysis_examples, key, p))
-        history.append(rec)
-        if writes:
-          writer.write(step, rec)
-          print(
-            f"epoch {epoch + 1}/{num_epochs} step {step}: loss {rec['train_loss']:.4f} "
-            f"val SNN {score} {rec[f'validation_snn_{score}']:.4f} "
-            f"noisy {rec[f'validation_noisy_{score}']:.4f} p {p:.3f}",
-            file=sys.stderr,
-          )
-        ckpt.save(step, {"state": state})
-        last_good = step
-      if stopper.reached(step):
+    with preemption.Preemption(run.preemption_signals) as stopper:
+      while step < total_steps:
+        epoch, index = divmod(step, steps_per_epoch)
+        p = run.p_of_epoch(epoch)
+        batch = dataset.train_batch(
+          seed=run.seed, epoch=epoch, index=index, batch_size=run.batch_size
+        )
+        new_state, metrics = train_step(
+          state, parallel.shard_batch(batch, mesh), key, jnp.float32(p)
+        )
         if pending is not None:
           consume(*pending)
+        state, pending = new_state, (step + 1, metrics)
+        step += 1
+        if step % steps_per_epoch == 0 or step == total_steps:
+          consume(*pending)
           pending = None
-        if last_good != step:
+          n = train_sums.pop("_n", 1.0)
+          rec = {f"train_{k}": v / n for k, v in train_sums.items()}
+          train_sums.clear()
+          rec.update(evaluate("validation", p))
+          rec["epoch"] = epoch + 1
+          rec["p"] = p
+          rec["learning_rate"] = float(run.lr_schedule(step))
+          rec.update({f"width/{k}": v for k, v in step_lib.widths(state.params).items()})
+          if run.analysis_examples and writes:
+            rec.update(epoch_analysis(graphdef, state, dataset, run.analysis_examples, key, p))
+          history.append(rec)
+          if writes:
+            writer.write(step, rec)
+            print(
+              f"epoch {epoch + 1}/{num_epochs} step {step}: loss {rec['train_loss']:.4f} "
+              f"val SNN {score} {rec[f'validation_snn_{score}']:.4f} "
+              f"noisy {rec[f'validation_noisy_{score}']:.4f} p {p:.3f}",
+              file=sys.stderr,
+            )
           ckpt.save(step, {"state": state})
-        ckpt.close()
-        raise preemption.Preempted(step, ckpt.path)
+          last_good = step
+        if stopper.reached(step):
+          if pending is not None:
+            consume(*pending)
+            pending = None
+          if last_good != step:
+            ckpt.save(step, {"state": state})
+          ckpt.close()
+          raise preemption.Preempted(step, ckpt.path)
   finally:
-    stopper.__exit__(None, None, None)
     if writer is not None:
       writer.close()
 
