@@ -89,21 +89,22 @@ def _lif_node(layer, shape, dt: float):
   return nir.LIF(tau=tau, r=tau / dt, v_leak=0 * ones, v_threshold=thr, v_reset=0 * ones)
 
 
-def _affine(dense: nnx.Linear, row_perm=None):
+def _affine(dense: nnx.Linear, row_perm=None, input_scale: float = 1.0):
   nir = _nir()
-  w = _np(dense.kernel).T  # [out, in]
+  w = _np(dense.kernel).T * input_scale  # [out, in]
   if row_perm is not None:
     w = w[:, row_perm]
   b = _np(dense.bias) if dense.bias is not None else np.zeros(w.shape[0], np.float32)
   return nir.Affine(weight=w, bias=b)
 
 
-def _fold_conv_bn(conv_bn, hw):
-  """Conv (no bias) + BN (running statistics) → one NIR Conv2d with bias."""
+def _fold_conv_bn(conv_bn, hw, input_scale: float = 1.0):
+  """Conv (no bias) + BN (running statistics) → one NIR Conv2d with bias; ``input_scale``
+  (the amplitude of the spikes it receives) is folded into the kernel."""
   nir = _nir()
   conv, tbn = conv_bn.conv, conv_bn.bn
   bn = tbn.bn
-  w = _np(conv.kernel)  # [kh, kw, in, out]
+  w = _np(conv.kernel) * input_scale  # [kh, kw, in, out]
   mean, var = _np(bn.mean), _np(bn.var)
   inv = 1.0 / np.sqrt(var + bn.epsilon)
   if tbn.kind == "bn":
@@ -242,8 +243,11 @@ def _convnet_to_nir(model: SpikingConvNet, dt: float, input_shape):
 
 def _resnet_to_nir(model: SpikingResNet, dt: float, input_shape):
   """Residual blocks become graph branches: NIR sums the edges entering a node, so the
-  block's second conv and its shortcut (identity or folded 1×1 conv) both feed ``lif2``."""
+  block's second conv and its shortcut (identity or folded 1×1 conv) both feed ``lif2``. Spikes
+  of amplitude ``a ≠ 1`` are folded into the weights they feed; the identity shortcut then
+  passes through a NIR ``Scale``."""
   nir = _nir()
+  a = model.spike_amplitude
   h, w, c = input_shape
   nodes: dict[str, Any] = {"input": nir.Input(input_type={"input": np.array([c, h, w])})}
   nodes["stem"], (h, w) = _fold_conv_bn(model.stem, (h, w))
@@ -253,17 +257,20 @@ def _resnet_to_nir(model: SpikingResNet, dt: float, input_shape):
   prev = "stem_lif"
   for i, block in enumerate(model.blocks):
     hw_in = (h, w)
-    nodes[f"b{i}_conv1"], (h, w) = _fold_conv_bn(block.conv1, hw_in)
+    nodes[f"b{i}_conv1"], (h, w) = _fold_conv_bn(block.conv1, hw_in, a)
     c = _np(block.conv1.conv.kernel).shape[-1]
     nodes[f"b{i}_lif1"] = _lif_node(block.lif1, (c, h, w), dt)
-    nodes[f"b{i}_conv2"], _ = _fold_conv_bn(block.conv2, (h, w))
+    nodes[f"b{i}_conv2"], _ = _fold_conv_bn(block.conv2, (h, w), a)
     nodes[f"b{i}_lif2"] = _lif_node(block.lif2, (c, h, w), dt)
     edges += [(prev, f"b{i}_conv1"), (f"b{i}_conv1", f"b{i}_lif1"), (f"b{i}_lif1", f"b{i}_conv2")]
     edges.append((f"b{i}_conv2", f"b{i}_lif2"))
-    if block.shortcut is None:
+    if block.shortcut is None and a == 1.0:
       edges.append((prev, f"b{i}_lif2"))
+    elif block.shortcut is None:
+      nodes[f"b{i}_shortcut"] = nir.Scale(scale=np.full((c, h, w), a, np.float32))
+      edges += [(prev, f"b{i}_shortcut"), (f"b{i}_shortcut", f"b{i}_lif2")]
     else:
-      nodes[f"b{i}_shortcut"], _ = _fold_conv_bn(block.shortcut, hw_in)
+      nodes[f"b{i}_shortcut"], _ = _fold_conv_bn(block.shortcut, hw_in, a)
       edges += [(prev, f"b{i}_shortcut"), (f"b{i}_shortcut", f"b{i}_lif2")]
     prev = f"b{i}_lif2"
   nodes["gap"] = nir.AvgPool2d(
@@ -273,11 +280,11 @@ def _resnet_to_nir(model: SpikingResNet, dt: float, input_shape):
   edges += [(prev, "gap"), ("gap", "flatten")]
   prev = "flatten"
   for i, (dense, lif) in enumerate(zip(model.head_dense, model.head_lifs)):
-    nodes[f"fc{i}"] = _affine(dense)
+    nodes[f"fc{i}"] = _affine(dense, input_scale=a)
     nodes[f"fc_lif{i}"] = _lif_node(lif, (_np(dense.kernel).shape[1],), dt)
     edges += [(prev, f"fc{i}"), (f"fc{i}", f"fc_lif{i}")]
     prev = f"fc_lif{i}"
-  nodes["head"] = _affine(model.fc)
+  nodes["head"] = _affine(model.fc, input_scale=a)
   nodes["output"] = nir.Output(output_type={"output": np.array([_np(model.fc.kernel).shape[1]])})
   edges += [(prev, "head"), ("head", "output")]
   return nir.NIRGraph(nodes=nodes, edges=edges, metadata=_meta(model, dt))

@@ -203,7 +203,7 @@ def lif_scan(
     init_state = LIFState(zeros, zeros)
 
   if train and fused and not remat and fused_lib.fusable(currents, 0.0):
-    spikes, u, v_last, s_last = fused_lib.fused_lif_scan(
+    spikes, u, v_last, s_last, _ = fused_lib.fused_lif_scan(
       currents,
       None,
       alpha,
@@ -491,7 +491,7 @@ def recurrent_lif_scan(
   The recurrent matmul ``s[t−1] @ V`` runs inside the scan; the feedforward
   part ``x = W s^{l−1} + b`` is computed by the caller for all steps at once.
   Arguments as :func:`recurrent_lif_step` and :func:`lif_scan`. With ``fused`` (the default;
-  float32, ``synapse_decay = 0``, no ``remat``) the backward pass is hand-written: its loop
+  float32, a concrete ``synapse_decay``, no ``remat``) the backward pass is hand-written: its loop
   does only the ``a[t+1] @ Vᵀ`` matmul and ∂L/∂V is one ``[N, T·B] @ [T·B, N]`` matmul after
   it, instead of one outer product per step.
 
@@ -518,7 +518,7 @@ def recurrent_lif_scan(
     z = jnp.zeros(inputs.shape[1:], inputs.dtype)
     init_state = RecurrentLIFState(z, z, z)
   if train and fused and not remat and fused_lib.fusable(inputs, synapse_decay):
-    spikes, u, v_last, s_last = fused_lib.fused_lif_scan(
+    spikes, u, v_last, s_last, c_last = fused_lib.fused_lif_scan(
       inputs,
       recurrent_weight,
       alpha,
@@ -531,9 +531,9 @@ def recurrent_lif_scan(
       v0=init_state.v,
       s0=init_state.s,
       unroll=unroll,
+      synapse_decay=synapse_decay,
+      c0=init_state.c,
     )
-    s_before_last = spikes[-2] if inputs.shape[0] > 1 else init_state.s.astype(inputs.dtype)
-    c_last = inputs[-1] + s_before_last @ recurrent_weight.astype(inputs.dtype)
     final = RecurrentLIFState(v_last, s_last, c_last)
     return (spikes, final, u) if return_potential else (spikes, final)
 

@@ -34,6 +34,17 @@ class LogWidth(SpikingParam):
   """``log α``: the surrogate width, stored in log space so ``α > 0``."""
 
 
+class Sharpness(SpikingParam):
+  """``a = 1/α``: the surrogate's sharpness, the parameter the released code learns."""
+
+
+# How a layer stores its learned width (``width_param``): "log" learns log α (our default: a
+# fixed Adam step changes α by the same factor at any width); "sharpness" learns a = 1/α as
+# the released code does (a fixed step changes α by α²·step: fast at wide widths).
+WIDTH_PARAMS = ("log", "sharpness")
+MIN_SHARPNESS = 1e-4  # a is clipped here (α ≤ 10⁴) if the optimizer drives it towards 0
+
+
 class DecayLogit(SpikingParam):
   """``logit γ``: the leak factor, ``γ = sigmoid(logit)`` stays in ``(0, 1)``."""
 
@@ -134,8 +145,11 @@ class _SpikingBase(nnx.Module):
     time_steps: int | None,
     unroll: int,
     remat: bool,
+    width_param: str = "log",
   ):
     name = type(self).__name__
+    if width_param not in WIDTH_PARAMS:
+      raise ValueError(f"{name}: width_param must be one of {WIDTH_PARAMS}, got {width_param!r}")
     if not alpha > 0:
       raise ValueError(f"{name}: alpha (initial width) must be > 0, got {alpha!r}")
     if num_channels is not None and num_channels < 1:
@@ -146,7 +160,11 @@ class _SpikingBase(nnx.Module):
       raise ValueError(f"{name}: decay must be in [0, 1], got {decay!r}")
     surrogate_lib.get_surrogate(surrogate)  # fail early on unknown names
     shape = () if num_channels is None else (num_channels,)
-    self.log_alpha = LogWidth(jnp.full(shape, math.log(alpha), jnp.float32))
+    self.width_param = width_param
+    if width_param == "log":
+      self.log_alpha = LogWidth(jnp.full(shape, math.log(alpha), jnp.float32))
+    else:
+      self.sharpness = Sharpness(jnp.full(shape, 1.0 / alpha, jnp.float32))
     self.learn_alpha = learn_alpha
     self.decay_logit = (
       DecayLogit(jnp.full(shape, _logit(decay), jnp.float32)) if learn_decay else None
@@ -163,8 +181,12 @@ class _SpikingBase(nnx.Module):
 
   @property
   def alpha(self) -> Array:
-    """The width ``α = exp(log α)`` (gradient stopped when ``learn_alpha=False``)."""
-    a = jnp.exp(self.log_alpha[...])
+    """The width: ``α = exp(log α)``, or ``α = 1/a`` with ``width_param="sharpness"``
+    (gradient stopped when ``learn_alpha=False``)."""
+    if self.width_param == "log":
+      a = jnp.exp(self.log_alpha[...])
+    else:
+      a = 1.0 / jnp.maximum(self.sharpness[...], MIN_SHARPNESS)
     return a if self.learn_alpha else jax.lax.stop_gradient(a)
 
   @property
@@ -212,6 +234,9 @@ class LIF(_SpikingBase):
     time_steps: if set, inputs are ``[T·B, ...]`` and outputs likewise;
       otherwise both are ``[T, B, ...]``.
     unroll, remat: passed to :func:`asgl_jax.lif_scan`.
+    width_param: how the width is learned: ``"log"`` (``log α``, the default) or
+      ``"sharpness"`` (``a = 1/α``, as the released code learns its sigmoid's sharpness; ``a``
+      is clipped at ``1e-4``).
 
   Example:
     >>> import jax, jax.numpy as jnp, asgl_jax
@@ -235,6 +260,7 @@ class LIF(_SpikingBase):
     time_steps: int | None = None,
     unroll: int = 1,
     remat: bool = False,
+    width_param: str = "log",
   ):
     super().__init__(
       alpha=alpha,
@@ -248,6 +274,7 @@ class LIF(_SpikingBase):
       time_steps=time_steps,
       unroll=unroll,
       remat=remat,
+      width_param=width_param,
     )
 
   def __call__(self, x: Array, *, key=None, p=1.0, train: bool = True) -> Array:
@@ -301,6 +328,7 @@ class CLIF(_SpikingBase):
     time_steps: int | None = None,
     unroll: int = 1,
     remat: bool = False,
+    width_param: str = "log",
   ):
     super().__init__(
       alpha=alpha,
@@ -314,6 +342,7 @@ class CLIF(_SpikingBase):
       time_steps=time_steps,
       unroll=unroll,
       remat=remat,
+      width_param=width_param,
     )
     self.beta_m, self.beta_s = beta_m, beta_s
     self.u0 = neurons.clif_norm(beta_m, beta_s) if u0 is None else u0
@@ -386,6 +415,7 @@ class RecurrentLIF(_SpikingBase):
     remat: bool = False,
     input_scale: float = 1.0,
     recurrent_scale: float = 1.0 / math.sqrt(2.0),
+    width_param: str = "log",
   ):
     super().__init__(
       alpha=alpha,
@@ -399,6 +429,7 @@ class RecurrentLIF(_SpikingBase):
       time_steps=time_steps,
       unroll=unroll,
       remat=remat,
+      width_param=width_param,
     )
     self.dense = nnx.Linear(
       in_features,

@@ -132,23 +132,36 @@ def batch_sharding(mesh: Mesh) -> NamedSharding:
   return NamedSharding(mesh, P("data"))
 
 
-def shard_batch(batch: dict, mesh: Mesh) -> dict:
-  """Puts a global host batch onto the mesh, sharded along axis 0.
+def process_rows(mesh: Mesh, batch_size: int) -> slice:
+  """The contiguous rows of a global batch of ``batch_size`` that this process's devices hold
+  under :func:`batch_sharding` (all of them with one process)."""
+  n = mesh.devices.size
+  if batch_size % n:
+    raise ValueError(f"batch size {batch_size} is not divisible by the {n} devices of the mesh")
+  index_map = batch_sharding(mesh).addressable_devices_indices_map((batch_size,))
+  starts = sorted({idx[0].indices(batch_size)[:2] for idx in index_map.values()})
+  lo, hi = starts[0][0], starts[-1][1]
+  if sum(b - a for a, b in starts) != hi - lo:
+    raise ValueError(
+      f"{process_tag()}this process's devices hold non-contiguous rows {starts} of the batch"
+    )
+  return slice(lo, hi)
 
-  Every process builds the same global batch (the pipelines are deterministic);
-  each contributes its own contiguous slice of rows.
+
+def shard_batch(batch: dict, mesh: Mesh, batch_size: int | None = None) -> dict:
+  """Puts a batch onto the mesh, sharded along axis 0.
+
+  ``batch`` holds this process's rows (:func:`process_rows`) of a global batch of
+  ``batch_size`` rows; with one process (or ``batch_size=None``) it is the whole batch.
   """
   sharding = batch_sharding(mesh)
   n = mesh.devices.size
-  procs, me = jax.process_count(), jax.process_index()
 
   def put(x):
     x = np.asarray(x)
-    if x.shape[0] % n or x.shape[0] % procs:
-      raise ValueError(f"batch size {x.shape[0]} is not divisible by the {n} devices of the mesh")
-    if procs > 1:
-      per = x.shape[0] // procs
-      x = x[me * per : (me + 1) * per]
-    return jax.make_array_from_process_local_data(sharding, x)
+    total = x.shape[0] * jax.process_count() if batch_size is None else batch_size
+    if total % n:
+      raise ValueError(f"batch size {total} is not divisible by the {n} devices of the mesh")
+    return jax.make_array_from_process_local_data(sharding, x, (total, *x.shape[1:]))
 
   return jax.tree_util.tree_map(put, batch)

@@ -110,8 +110,7 @@ def main(argv):
   del argv
   config = _CONFIG.value
   common.setup(config)
-  workdir = _WORKDIR.value or os.path.join("runs", time.strftime("autoencoder-%Y%m%d-%H%M%S"))
-  os.makedirs(workdir, exist_ok=True)
+  workdir = common.sweep_workdir(_WORKDIR.value, "autoencoder")
   dataset = pixel_dataset(common.load_dataset(config))
   records, samples = [], []
   for method in config.autoencoder.methods:

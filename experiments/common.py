@@ -32,6 +32,16 @@ def setup(config) -> None:
     )
 
 
+def sweep_workdir(workdir: str | None, name: str) -> str:
+  """The workdir of a main that trains several runs: ``workdir``, or ``runs/<name>-<time>``
+  with one process (several processes need one workdir that all of them see); created."""
+  if workdir is None and jax.process_count() > 1:
+    raise ValueError("several processes need one --workdir that all of them see")
+  workdir = workdir or os.path.join("runs", time.strftime(f"{name}-%Y%m%d-%H%M%S"))
+  os.makedirs(workdir, exist_ok=True)
+  return workdir
+
+
 def load_dataset(config):
   """The dataset named by ``config.dataset`` (:func:`asgl_jax.train.builder.load_dataset`)."""
   return builder.load_dataset(config)

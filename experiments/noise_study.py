@@ -10,9 +10,6 @@ curves), ``noise_study.md`` and ``noise_study.png`` (validation accuracy of the
 embedded SNN and of the noisy network per epoch, and p) to the workdir.
 """
 
-import os
-import time
-
 from absl import flags
 from ml_collections import config_flags
 
@@ -31,8 +28,7 @@ def main(argv):
   del argv
   config = _CONFIG.value
   common.setup(config)
-  workdir = _WORKDIR.value or os.path.join("runs", time.strftime("noise_study-%Y%m%d-%H%M%S"))
-  os.makedirs(workdir, exist_ok=True)
+  workdir = common.sweep_workdir(_WORKDIR.value, "noise_study")
   s = config.study
   results = sweeps.run_noise_study(
     config,

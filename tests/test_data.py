@@ -31,11 +31,50 @@ def test_mnist_subset_splits_are_disjoint_and_stratified():
 def test_random_translate_shifts_by_at_most_max_shift():
   img = np.zeros((1, 9, 9, 1), np.float32)
   img[0, 4, 4, 0] = 1
-  rng = np.random.default_rng(0)
-  for _ in range(20):
-    out = data.random_translate(img, rng, 2)
+  seen = set()
+  for k in range(60):
+    out = data.random_translate(img, data.ExampleRNG(np.array([k])), 2)
     y, x = np.argwhere(out[0, :, :, 0] == 1)[0]
     assert abs(y - 4) <= 2 and abs(x - 4) <= 2
+    seen.add((y, x))
+  assert len(seen) > 15  # most of the 25 offsets occur
+
+
+def test_example_rng_is_uniform_and_each_row_depends_only_on_its_key():
+  from asgl_jax.data.arrays import example_keys
+
+  keys = example_keys(3, 1, np.arange(20_000))
+  rng = data.ExampleRNG(keys)
+  u, k = rng.random(), rng.integers(-2, 3, (2,))
+  # Uniform: mean 1/2, variance 1/12 (standard errors 0.002 and 0.0006 at 20k samples).
+  assert abs(u.mean() - 0.5) < 0.01 and abs(u.var() - 1 / 12) < 0.003
+  counts = np.bincount((k + 2).ravel(), minlength=5)
+  assert counts.min() > 0.18 * k.size and counts.max() < 0.22 * k.size
+  assert abs(np.corrcoef(k[:, 0], k[:, 1])[0, 1]) < 0.03  # the two columns independent
+  part = data.ExampleRNG(keys[[7, 123, 19_999]])
+  np.testing.assert_array_equal(part.random(), u[[7, 123, 19_999]])
+  np.testing.assert_array_equal(part.integers(-2, 3, (2,)), k[[7, 123, 19_999]])
+  assert not np.array_equal(example_keys(3, 2, np.arange(5)), keys[:5])  # epochs differ
+  with pytest.raises(ValueError, match="high > low"):
+    rng.integers(2, 2)
+
+
+def test_rows_of_a_batch_equal_the_same_rows_of_the_whole_batch():
+  ds = data.load_mnist_subset(max_shift=2)
+  whole = ds.train_batch(seed=4, epoch=2, index=3, batch_size=16)
+  for rows in (slice(0, 4), slice(4, 12), slice(12, 16)):
+    part = ds.train_batch(seed=4, epoch=2, index=3, batch_size=16, rows=rows)
+    for k in whole:
+      np.testing.assert_array_equal(part[k], whole[k][rows])
+  evals = list(ds.eval_batches("test", 96))  # 500 = 5 × 96 + 20: the last batch is padded
+  for rows in (slice(0, 48), slice(48, 96)):
+    parts = list(ds.eval_batches("test", 96, rows=rows))
+    for p, w in zip(parts, evals, strict=True):
+      for k in w:
+        np.testing.assert_array_equal(p[k], w[k][rows])
+  assert parts[-1]["mask"].sum() == 0  # rows 48–95 of the last batch are all padding
+  with pytest.raises(ValueError, match="non-empty slice"):
+    ds.train_batch(seed=0, epoch=0, index=0, batch_size=8, rows=slice(4, 12))
 
 
 def test_cifar_pipeline_on_mock_data_is_deterministic_and_resumable():
@@ -53,7 +92,31 @@ def test_cifar_pipeline_on_mock_data_is_deterministic_and_resumable():
     assert not np.array_equal(other["image"], b1["image"])
     batches = list(p.eval_batches("test", 16))
     assert [int(b["mask"].sum()) for b in batches] == [16, 16, 8]
+    whole = p.without_validation()  # the paper's protocol: all 40 examples train
+    assert whole.num_examples("train") == 40 and not whole.has_split("validation")
     assert all(b["image"].shape == (16, 32, 32, 3) for b in batches)
+    # A process's rows of each batch are those rows of the whole batch, from any position.
+    for rows in (slice(0, 4), slice(4, 8)):
+      part = image_pipelines.ImagePipeline("cifar10", validation_size=8)
+      got = part.train_batch(seed=1, epoch=0, index=1, batch_size=8, rows=rows)
+      np.testing.assert_array_equal(got["image"], b1["image"][rows])
+      np.testing.assert_array_equal(got["label"], b1["label"][rows])
+      for w, g in zip(batches, part.eval_batches("test", 16, rows=slice(8, 16)), strict=True):
+        np.testing.assert_array_equal(g["mask"], w["mask"][8:])
+        np.testing.assert_allclose(g["image"], w["image"][8:], rtol=0, atol=0)
+
+
+def test_cutout_hole_is_black_before_normalisation_as_released():
+  with tfds.testing.mock_data(num_examples=16):
+    p = image_pipelines.ImagePipeline(
+      "cifar10", validation_size=0, augment=False, autoaugment=False, cutout=16
+    )
+    b = p.train_batch(seed=0, epoch=0, index=0, batch_size=8)
+  black = (0.0 - p._mean) / p._std  # a zero pixel, normalised
+  hole = np.all(np.isclose(b["image"], black, atol=1e-6), axis=-1)
+  # The hole is ≥ 8 × 8 wherever its centre falls (16 × 16, clipped at the border).
+  assert all(h.sum() >= 64 for h in hole)
+  assert not np.any(np.all(b["image"] == 0.0, axis=-1).sum(axis=(1, 2)) >= 64)
 
 
 def test_missing_dataset_error_says_where_and_how(tmp_path):

@@ -10,6 +10,7 @@ import numpy as np
 import pytest
 from main_runner import run_main
 
+from asgl_jax import data
 from asgl_jax.data import aedat, events
 
 # ----------------------------------------------------------------------------- writers (format specs)
@@ -124,7 +125,7 @@ def test_area_resize():
 def test_flip_and_roll_is_a_circular_shift_of_a_maybe_flipped_clip():
   rng = np.random.default_rng(0)
   x = rng.uniform(size=(16, 3, 12, 12, 2)).astype(np.float32)
-  y = events.flip_and_roll(x, np.random.default_rng(5), max_roll=2)
+  y = events.flip_and_roll(x, data.ExampleRNG(np.arange(16)), max_roll=2)
   shifts = [(a, b) for a in range(-2, 3) for b in range(-2, 3)]
   flips = 0
   for xi, yi in zip(x, y):
@@ -163,6 +164,14 @@ def _write_cifar10dvs(root, per_class, zip_classes=()):
   return counts
 
 
+def test_release_frame_values_are_the_uint8_wraparound_of_255_n():
+  n = np.arange(0, 600)
+  as_bytes = (n * 255).astype(np.int64) & 0xFF  # float n·255 cast to uint8 (wraps mod 256)
+  np.testing.assert_allclose(aedat.frame_values(n, "release"), as_bytes / 255.0, rtol=1e-6)
+  assert aedat.frame_values(n, "release")[1:256].min() == 1 / 255  # n = 255 → 1/255, not 0
+  assert (aedat.frame_values(n, "release")[1:200] > 0.2).all()  # near-binary for n < 204
+
+
 def test_dvs_cifar10_loader_split_frames_and_cache(tmp_path):
   counts = _write_cifar10dvs(tmp_path, 10, zip_classes=("bird",))
   ds = events.load_dvs_cifar10(str(tmp_path), num_frames=4, size=16, validation_fraction=0.2)
@@ -181,6 +190,13 @@ def test_dvs_cifar10_loader_split_frames_and_cache(tmp_path):
   )
   b = ds.train_batch(seed=0, epoch=0, index=0, batch_size=8)
   assert b["image"].shape == (8, 4, 16, 16, 2)
+  # The released code's frames: count n becomes (255·n mod 256)/255 (uint8 wrap-around).
+  full = events.load_dvs_cifar10(str(tmp_path), num_frames=4, size=128).splits["test"][0]
+  rel = events.load_dvs_cifar10(str(tmp_path), num_frames=4, size=128, frames="release")
+  want = aedat.frame_values(full.astype(np.int64), "release")
+  np.testing.assert_allclose(rel.splits["test"][0].astype(np.float64), want, atol=1e-3)
+  with pytest.raises(ValueError, match="frames must be one of"):
+    events.load_dvs_cifar10(str(tmp_path), frames="binary")
   # Cached: the raw files are no longer needed.
   for name in events.CIFAR10DVS_CLASSES:
     for f in (tmp_path / name).iterdir():
@@ -250,6 +266,14 @@ def test_dvs_gesture_loader_samples_clips_and_rcs(tmp_path):
   # The paper's split: 9:1 of all samples.
   paper = events.load_dvs_gesture(str(tmp_path), num_frames=5, split="paper", validation_fraction=0)
   assert paper.num_examples("train") == 5 and paper.num_examples("test") == 1
+  # The paper's protocol puts a held-out validation split back into training.
+  held = events.load_dvs_gesture(
+    str(tmp_path), num_frames=5, frame_size=32, validation_fraction=0.5
+  )
+  merged = held.without_validation()
+  assert held.has_split("validation") and not merged.has_split("validation")
+  assert merged.num_examples("train") == ds.num_examples("train") and merged.num_frames == 5
+  assert merged.train_batch(seed=0, epoch=0, index=0, batch_size=2)["image"].shape[1] == 5
   with pytest.raises(FileNotFoundError, match="DvsGesture.tar.gz"):
     events.load_dvs_gesture(str(tmp_path / "none"))
   with pytest.raises(ValueError, match="frame_size"):

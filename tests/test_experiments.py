@@ -125,15 +125,40 @@ def test_cifar_main_on_mock_data(tmp_path):
 import runpy, sys
 import tensorflow_datasets as tfds
 sys.argv = ["cifar", "--config=experiments/configs/cifar10_resnet18_t2.py", "--workdir={tmp_path}",
-  "--config.model.name=resnet_tiny", "--config.batch_size=8", "--config.num_train_steps=2",
-  "--config.dataset.validation_size=8"]
+  "--config.model.name=resnet_tiny", "--config.batch_size=8", "--config.num_epochs=1",
+  "--config.dataset.validation_size=8", "--config.protocol=paper", "--config.analysis_examples=0"]
 with tfds.testing.mock_data(num_examples=24):
   runpy.run_module("experiments.cifar", run_name="__main__")
 """
   r = run_python(["-c", code])
   assert r.returncode == 0, r.stderr[-3000:]
   summary = json.loads((tmp_path / "summary.json").read_text())
-  assert summary["steps"] == 2 and summary["num_classes"] == 10
+  # the paper's protocol: one epoch over all 24 training examples, no validation anywhere
+  assert summary["steps"] == 24 // 8 and summary["num_classes"] == 10
+  assert summary["protocol"] == "paper" and not any(k.startswith("val") for k in summary)
+  record = json.loads((tmp_path / "metrics.jsonl").read_text())
+  assert not any(k.startswith("val") for k in record)
+
+
+def test_seeds_main_reports_mean_and_std(tmp_path):
+  r = run_python(
+    [
+      "-m",
+      "experiments.seeds",
+      "--config=experiments/configs/mnist.py",
+      f"--workdir={tmp_path}",
+      "--seeds=0,1",
+      "--config.model.name=cnn_tiny",
+      "--config.num_train_steps=2",
+      "--config.batch_size=32",
+      "--config.analysis_examples=0",
+    ]
+  )
+  assert r.returncode == 0, r.stderr[-3000:]
+  assert "| test_snn_accuracy |" in r.stdout and "±" in r.stdout
+  stats = json.loads((tmp_path / "seeds.json").read_text())["statistics"]
+  assert stats["test_snn_accuracy"]["n"] == 2
+  assert sorted(p.name for p in tmp_path.glob("seed_*")) == ["seed_0", "seed_1"]
 
 
 def test_cifar_main_without_data_fails_with_a_clear_message(tmp_path):

@@ -98,6 +98,8 @@ def simulate(graph, xs, dt, trace=()):
           int(np.ravel(node.padding)[0]),
           int(np.ravel(node.stride)[0]),
         )
+      elif isinstance(node, nir.Scale):
+        y = np.asarray(node.scale, np.float64) * inp
       elif isinstance(node, nir.AvgPool2d):
         y = _avgpool(inp, node.kernel_size, node.stride)
       elif isinstance(node, nir.Flatten):
@@ -272,9 +274,15 @@ def test_what_nir_cannot_express_is_an_error():
     export.from_nir(g)
 
 
-def test_resnet_export_with_shortcuts_matches_interpreter(tmp_path):
+@pytest.mark.parametrize("amplitude", [1.0, 0.5])
+def test_resnet_export_with_shortcuts_matches_interpreter(tmp_path, amplitude):
   model = models.get_model(
-    "resnet_tiny", num_classes=3, time_steps=2, rngs=nnx.Rngs(6), neuron={"threshold": 0.5}
+    "resnet_tiny",
+    num_classes=3,
+    time_steps=2,
+    rngs=nnx.Rngs(6),
+    neuron={"threshold": 0.5},
+    spike_amplitude=amplitude,
   )
   _randomize_bn(model, 2)
   x = jax.random.normal(jax.random.key(7), (2, 32, 32, 3)) * 2
@@ -283,6 +291,7 @@ def test_resnet_export_with_shortcuts_matches_interpreter(tmp_path):
   graph = nir.read(tmp_path / "resnet.nir")
   into_lif2 = [a for a, b in graph.edges if b == "b1_lif2"]
   assert sorted(into_lif2) == ["b1_conv2", "b1_shortcut"]  # downsampling block: 1×1 conv shortcut
-  assert sorted(a for a, b in graph.edges if b == "b0_lif2") == ["b0_conv2", "stem_lif"]  # identity
+  identity = "stem_lif" if amplitude == 1.0 else "b0_shortcut"  # spikes of 0.5: a Scale node
+  assert sorted(a for a, b in graph.edges if b == "b0_lif2") == ["b0_conv2", identity]
   chw = np.transpose(np.asarray(x, np.float64), (0, 3, 1, 2))
   _check(model, graph, x, np.broadcast_to(chw[None], (2, *chw.shape)), 1.0)

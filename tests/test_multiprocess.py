@@ -1,5 +1,6 @@
 """Real processes: 2 processes × 2 fake CPU devices (gloo, 127.0.0.1) against 1 × 4; one writer;
-preemption by SIGTERM saves and resumes; a workdir the processes do not share fails fast."""
+per-process data; SIGTERM to both saves and the rerun resumes exactly; a workdir the processes
+do not share fails fast. (Single-process preemption: tests/test_train.py.)"""
 
 import json
 import os
@@ -20,6 +21,11 @@ TINY = [
   "--config.analysis_examples=0",
   "--config.log_every=1",
 ]
+
+
+# Long enough that a SIGTERM sent at step 5 is agreed on (JAX's preemption sync point, some
+# seconds later) before the run ends.
+STEPS = 60
 
 
 def _free_port() -> int:
@@ -71,15 +77,23 @@ def _finish(procs, timeout=240):
   return out
 
 
-def test_two_processes_train_as_one_and_only_process_0_writes(tmp_path):
-  shared = tmp_path / "two"
-  args = [*TINY, "--config.num_train_steps=30"]
-  started = _start([shared, shared], 2, args, 2) + _start([tmp_path / "one"], 4, args)
+@pytest.fixture(scope="module")
+def reference_runs(tmp_path_factory):
+  """``STEPS`` steps as 2 processes × 2 devices (one shared workdir) and as 1 × 4 devices."""
+  tmp = tmp_path_factory.mktemp("reference")
+  args = [*TINY, f"--config.num_train_steps={STEPS}"]
+  started = _start([tmp / "two", tmp / "two"], 2, args, 2) + _start([tmp / "one"], 4, args)
   *two, one = _finish(started)
   for rc, _, err in (*two, one):
     assert rc == 0, err[-3000:]
+  return tmp, two
+
+
+def test_two_processes_train_as_one_and_only_process_0_writes(reference_runs):
+  tmp, two = reference_runs
+  shared = tmp / "two"
   a = json.loads((shared / "summary.json").read_text())
-  b = json.loads((tmp_path / "one" / "summary.json").read_text())
+  b = json.loads((tmp / "one" / "summary.json").read_text())
   assert a["num_devices"] == b["num_devices"] == 4
   rel = abs(a["final_train_loss"] - b["final_train_loss"]) / b["final_train_loss"]
   assert rel <= 1e-3, (a["final_train_loss"], b["final_train_loss"])
@@ -90,6 +104,9 @@ def test_two_processes_train_as_one_and_only_process_0_writes(tmp_path):
   (_, out0, err0), (_, out1, err1) = two
   assert "Embedded SNN test accuracy" in out0 and "Embedded SNN" not in out1
   assert "step/s" in err0 and "step/s" not in err1 and "epoch 1/1" not in err1
+  # Each process reads only its own half of every batch.
+  assert "[process 0/2] feeds rows 0–15 of every batch of 32 to its 2 devices" in err0
+  assert "[process 1/2] feeds rows 16–31 of every batch of 32 to its 2 devices" in err1
 
 
 def test_separate_workdirs_fail_fast_on_every_process(tmp_path):
@@ -119,24 +136,36 @@ def _wait_for_step(proc, step: int, timeout=180):
 
 
 @pytest.mark.skipif(not hasattr(signal, "SIGTERM"), reason="needs POSIX signals")
-def test_sigterm_saves_a_checkpoint_and_the_rerun_ends_as_an_uninterrupted_run(tmp_path):
-  args = [*TINY, "--config.num_train_steps=40"]
-  whole, proc = _start([tmp_path / "whole"], 1, args) + _start([tmp_path / "cut"], 1, args)
-  _wait_for_step(proc, 10)
-  proc.send_signal(signal.SIGTERM)
-  (rc, _, err), (whole_rc, _, whole_err) = _finish([proc, whole])
-  assert whole_rc == 0, whole_err[-3000:]
-  assert rc == 75, err[-3000:]  # preemption.EXIT_PREEMPTED
-  assert "SIGTERM received" in err and "preempted at step" in err
-  saved = sorted(int(p.name) for p in (tmp_path / "cut" / "checkpoints").iterdir())
-  assert saved and 10 <= saved[-1] < 40 and not (tmp_path / "cut" / "summary.json").exists()
-  again = _finish(_start([tmp_path / "cut"], 1, args))
-  assert again[0][0] == 0 and f"Resuming from step {saved[-1]}" in again[0][2], again[0][2][-3000:]
-  a = json.loads((tmp_path / "whole" / "summary.json").read_text())
-  b = json.loads((tmp_path / "cut" / "summary.json").read_text())
-  for k in ("test_snn_accuracy", "test_noisy_accuracy", "steps"):
+def test_sigterm_to_both_processes_saves_and_the_rerun_ends_as_an_uninterrupted_run(
+  reference_runs, tmp_path
+):
+  tmp, _ = reference_runs
+  args = [*TINY, f"--config.num_train_steps={STEPS}"]
+  cut = tmp_path / "cut"
+  procs = _start([cut, cut], 2, args, 2)
+  try:
+    _wait_for_step(procs[0], 5)
+  except AssertionError:
+    _finish(procs, timeout=5)
+    raise
+  for p in procs:  # as a cluster stops a job: every process gets SIGTERM
+    p.send_signal(signal.SIGTERM)
+  runs = _finish(procs)
+  for rc, _, err in runs:
+    assert rc == 75, err[-3000:]  # preemption.EXIT_PREEMPTED, on every process
+    assert "preempted at step" in err
+  saved = sorted(int(p.name) for p in (cut / "checkpoints").iterdir() if p.name.isdigit())
+  assert saved and 5 <= saved[-1] < STEPS and not (cut / "summary.json").exists()
+  again = _finish(_start([cut, cut], 2, args, 2))
+  for rc, _, err in again:
+    assert rc == 0, err[-3000:]
+  assert f"Resuming from step {saved[-1]}" in again[0][2]
+  a = json.loads((tmp / "two" / "summary.json").read_text())
+  b = json.loads((cut / "summary.json").read_text())
+  for k in ("test_snn_accuracy", "test_noisy_accuracy", "final_train_loss", "steps"):
     assert a[k] == b[k], k
   np.testing.assert_array_equal(list(a["widths"].values()), list(b["widths"].values()))
+  assert len((cut / "metrics.jsonl").read_text().splitlines()) == 1
 
 
 def test_initialize_distributed_rejects_half_given_settings(monkeypatch):

@@ -300,6 +300,52 @@ def test_fused_scans_equal_autodiff_scans(recurrent, t):
     np.testing.assert_allclose(a, b, rtol=2e-5, atol=2e-6)
 
 
+@pytest.mark.parametrize("t", [3, 12])
+def test_fused_recurrent_scan_with_synaptic_decay_equals_the_reference(t):
+  """Eq. 28's synaptic trace c[t] = β·c[t−1] + x[t] + s[t−1] @ V in the fused kernel: the same
+  bits as the autodiff scan, and the same gradients (inputs, V, α, γ and the initial trace,
+  with the final state in the loss too)."""
+  keys = jax.random.split(jax.random.key(6), 4)
+  x = jax.random.uniform(jax.random.key(0), (t, 4, 6), maxval=1.0)
+  v_w = jax.random.normal(jax.random.key(1), (6, 6)) * 0.3
+  w = jax.random.normal(jax.random.key(2), x.shape)
+  c0 = jax.random.uniform(jax.random.key(3), (4, 6), maxval=0.5)
+  z = jnp.zeros((4, 6))
+
+  def run(x, v_w, alpha, decay, c0, fused):
+    init = asgl_jax.RecurrentLIFState(z, z, c0)
+    return asgl_jax.recurrent_lif_scan(
+      x,
+      v_w,
+      alpha,
+      key=keys,
+      p=0.7,
+      decay=decay,
+      synapse_decay=0.6,
+      init_state=init,
+      return_potential=True,
+      fused=fused,
+    )
+
+  args = (x, v_w, jnp.full((6,), 0.9), 0.6, c0)
+  (s1, f1, u1), (s2, f2, u2) = run(*args, True), run(*args, False)
+  np.testing.assert_array_equal(s1, s2)
+  np.testing.assert_array_equal(u1, u2)
+  for a, b in zip(f1, f2):
+    np.testing.assert_array_equal(a, b)
+  assert float(jnp.abs(f1.c - (x[-1] + s1[-2] @ v_w)).max()) > 0.01  # the trace matters
+
+  def loss(*a, fused):
+    s, final, u = run(*a, fused)
+    return jnp.sum(w * s) + 0.1 * jnp.sum(u**2) + jnp.sum(final.c**2) + jnp.sum(final.v)
+
+  g1 = jax.grad(lambda *a: loss(*a, fused=True), argnums=(0, 1, 2, 3, 4))(*args)
+  g2 = jax.grad(lambda *a: loss(*a, fused=False), argnums=(0, 1, 2, 3, 4))(*args)
+  for a, b in zip(g1, g2):
+    np.testing.assert_allclose(a, b, rtol=2e-5, atol=2e-6)
+  assert float(jnp.abs(g1[4]).max()) > 0  # the initial trace gets a gradient
+
+
 def test_fused_scan_under_vmap_jit_and_checkpoint():
   """Per-example gradients (vmap of grad) and jax.checkpoint around the fused scan give the
   autodiff scan's gradients."""

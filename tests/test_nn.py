@@ -134,3 +134,63 @@ def test_clif_layer_matches_function():
   assert layer.u0 == pytest.approx(asgl_jax.clif_norm(0.8, 0.4))
   g = _grads(layer, x, key=key, p=0.5)
   assert float(g["log_alpha"][...]) != 0.0
+
+
+def test_resnet_spike_amplitude_scales_every_spike_and_the_identity_shortcut():
+  from asgl_jax import models
+
+  a, t = 0.5, 2
+  model = models.get_model(
+    "resnet_tiny",
+    num_classes=3,
+    time_steps=t,
+    rngs=nnx.Rngs(0),
+    neuron={"threshold": 0.5},
+    spike_amplitude=a,
+  )
+  block = model.blocks[0]  # 8 → 8 channels, stride 1: the identity shortcut
+  assert block.shortcut is None
+  x = a * (jax.random.uniform(jax.random.key(1), (t * 2, 32, 32, 8)) < 0.3)  # spikes of a
+  # out = a · LIF2(BN(conv2(a · LIF1(BN(conv1(x))))) + x): the shortcut adds a · s unweighted
+  s1 = block.lif1(block.conv1(x, train=False), p=1.0, train=False)
+  want = a * block.lif2(block.conv2(a * s1, train=False) + x, p=1.0, train=False)
+  got = block(x, key0=None, key1=None, p=1.0, train=False)
+  np.testing.assert_array_equal(got, want)
+  assert set(np.unique(np.asarray(got)).tolist()) == {0.0, a}
+  out = model(jnp.ones((2, 32, 32, 3)), train=False)
+  assert out.shape == (t, 2, 3) and np.all(np.isfinite(out))
+  with pytest.raises(ValueError, match="spike_amplitude must be > 0"):
+    models.get_model("resnet_tiny", num_classes=3, rngs=nnx.Rngs(0), spike_amplitude=0)
+
+
+def test_sharpness_width_param_gradient_and_adam_step_by_hand():
+  from asgl_jax import optim
+
+  x = jax.random.uniform(jax.random.key(2), (4, 3, 5), maxval=2.0)
+  alpha = 5.0
+  layer = nn.LIF(alpha=alpha, surrogate="sigmoid", width_param="sharpness")
+  assert float(layer.sharpness[...]) == pytest.approx(1 / alpha) and float(layer.alpha) == 5.0
+  assert not hasattr(layer, "log_alpha")
+  g = _grads(layer, x, p=0.0)
+  # α = 1/a, so dL/da = −α² · dL/dα, with dL/dα from the function itself.
+  g_alpha = jax.grad(lambda a: jnp.sum(asgl_jax.lif(x, a, p=0.0, surrogate="sigmoid") ** 2))(
+    jnp.float32(alpha)
+  )
+  np.testing.assert_allclose(g["sharpness"][...], -(alpha**2) * g_alpha, rtol=1e-5)
+  # Adam's first step is lr · sign(g): a₁ = 1/α₀ − 3e-4 · sign(g), so α₁ = 1/a₁ (the release's
+  # rule), where log α would give α₁ = α₀ · exp(∓3e-4).
+  tx = optim.make_optimizer(lr_schedule=0.1, spiking_lr=3e-4)
+  params = {"weights": {}, "spiking": {"lif": {"sharpness": layer.sharpness[...]}}}
+  grads = {"weights": {}, "spiking": {"lif": {"sharpness": g["sharpness"][...]}}}
+  upd, _ = tx.update(grads, tx.init(params), params)
+  a1 = 1 / alpha + float(upd["spiking"]["lif"]["sharpness"])
+  want = 1 / alpha - 3e-4 * float(np.sign(g["sharpness"][...]))
+  assert a1 == pytest.approx(want, rel=1e-6)
+  assert abs(1 / a1 - alpha) == pytest.approx(alpha**2 * 3e-4, rel=1e-2)  # ≈ α²·lr: 7.5e-3
+  from asgl_jax.train import step
+
+  assert step.widths({"spiking": {"lif": {"sharpness": jnp.float32(0.2)}}}) == {
+    "lif": pytest.approx(5.0)
+  }
+  with pytest.raises(ValueError, match="width_param must be one of"):
+    nn.LIF(width_param="linear")

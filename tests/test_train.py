@@ -2,6 +2,7 @@
 
 import json
 import os
+import signal
 import subprocess
 import sys
 import textwrap
@@ -57,6 +58,31 @@ def test_noise_schedule_at_milestones():
     schedules.make_noise_schedule(p0=1.2, zeta=1.0)
   with pytest.raises(ValueError, match="milestones"):
     schedules.make_noise_schedule(p0=0.5, zeta=0.9, milestones=(70, 30))
+  # Fig. 3a: +0.1 every 30 epochs from 0.5, capped at 1
+  ramp = schedules.make_noise_schedule(
+    p0=0.5, zeta=1.0, milestones=tuple(range(30, 300, 30)), increment=0.1
+  )
+  assert [round(ramp(e), 9) for e in (0, 29, 30, 89, 90, 150, 299)] == [
+    0.5,
+    0.5,
+    0.6,
+    0.7,
+    0.8,
+    1.0,
+    1.0,
+  ]
+  with pytest.raises(ValueError, match="increment"):
+    schedules.make_noise_schedule(p0=0.5, zeta=1.0, increment=-0.1)
+  c = tiny_config(**{"noise.increment": 0.25, "noise.milestones": (1,), "noise.p0": 0.5})
+  assert train.builder.noise_schedule(c)(1) == pytest.approx(0.75)  # the config field reaches it
+
+
+def test_asgl_with_fixed_widths_keeps_them_and_still_mixes_noise(tmp_path):
+  cfg = tiny_config(num_epochs=1, analysis_examples=0, **{"neuron.learn_alpha": False})
+  summary = train.train_and_evaluate(cfg, str(tmp_path), tiny_dataset())
+  assert summary["method"] == "asgl" and set(summary["widths"].values()) == {1.0}
+  p = [json.loads(line)["p"] for line in open(tmp_path / "metrics.jsonl")]
+  assert p == [0.5]  # still the noisy network (p0 = 0.5), only the width is fixed
 
 
 def test_losses_against_formulas():
@@ -168,6 +194,52 @@ def test_resume_gives_the_same_parameters(tmp_path):
     resumed["final_state"].batch_stats, full["final_state"].batch_stats, rtol=1e-6, atol=1e-7
   )
 
+  # A preemption signal mid-epoch: the step ends, a checkpoint is saved there, the rerun
+  # finishes as the uninterrupted run did.
+  class Signalled(data.ArrayDataset):
+    def train_batch(self, *, epoch, index, **kw):
+      if epoch == 1 and index == 1:
+        os.kill(os.getpid(), signal.SIGUSR1)
+      return super().train_batch(epoch=epoch, index=index, **kw)
+
+  cfg = tiny_config(num_epochs=3, preemption_signals=("SIGUSR1",))
+  workdir = str(tmp_path / "preempted")
+  with pytest.raises(train.preemption.Preempted) as e:
+    train.train_and_evaluate(cfg, workdir, Signalled(ds.splits, num_classes=2))
+  assert e.value.step == 6  # 4 steps per epoch: the signal came during step 6
+  assert max(int(d) for d in os.listdir(os.path.join(workdir, "checkpoints")) if d.isdigit()) == 6
+  resumed = train.train_and_evaluate(cfg, workdir, ds)
+  _params_close(resumed["final_state"].params, full["final_state"].params, rtol=1e-6, atol=1e-7)
+  # the cut epoch's record averages over all of its steps, before and after the signal
+  np.testing.assert_allclose(resumed["final_train_loss"], full["final_train_loss"], rtol=1e-6)
+
+
+def test_paper_protocol_trains_on_all_examples_and_never_validates(tmp_path):
+  ds = tiny_dataset()  # 32 train + 8 validation
+
+  class NoValidation(data.ArrayDataset):
+    def eval_batches(self, split, batch_size, rows=None):
+      assert split != "validation", "the paper's protocol must never validate"
+      return super().eval_batches(split, batch_size, rows)
+
+  guarded = NoValidation(ds.splits, num_classes=2, name="tiny")
+  summary = train.train_and_evaluate(
+    tiny_config(protocol="paper", analysis_examples=4), str(tmp_path / "paper"), guarded
+  )
+  assert summary["steps"] == 2 * 40 // 8  # two epochs over all 40 examples
+  assert summary["protocol"] == "paper" and not any(k.startswith("val") for k in summary)
+  records = [json.loads(line) for line in open(tmp_path / "paper" / "metrics.jsonl")]
+  assert len(records) == 2 and not any(k.startswith("val") for r in records for k in r)
+  on_disk = json.load(open(tmp_path / "paper" / "summary.json"))
+  assert on_disk["test_snn_accuracy"] == summary["test_snn_accuracy"]
+  # The default holds validation out; a dataset without one is an error at start, not later.
+  heldout = train.train_and_evaluate(tiny_config(num_epochs=1), str(tmp_path / "h"), ds)
+  assert heldout["steps"] == 32 // 8 and "val_snn_accuracy" in heldout
+  with pytest.raises(ValueError, match="no validation split.*protocol=paper"):
+    train.train_and_evaluate(tiny_config(), str(tmp_path / "x"), ds.without_validation())
+  with pytest.raises(ValueError, match="config.protocol must be one of"):
+    train.train_and_evaluate(tiny_config(protocol="test"), str(tmp_path / "y"), ds)
+
 
 def test_nan_loss_stops_with_step_and_keeps_checkpoint(tmp_path):
   ds = tiny_dataset()
@@ -265,3 +337,81 @@ def test_train_steps_lower_for_gpu_and_tpu_without_host_callbacks(monkeypatch):
     assert "callback" not in lowered(rnn_step, platform), platform
     text = lowered(resnet_step, platform)
     assert "callback" not in text and "convolution" in text, platform
+
+
+def test_run_seeds_reports_mean_and_sample_std_over_seeds(tmp_path):
+  from asgl_jax.train import sweeps
+
+  loaded = []
+
+  def load(c):
+    loaded.append(c.seed)
+    return tiny_dataset(seed=c.seed)
+
+  cfg = tiny_config(num_epochs=1, analysis_examples=0)
+  records = sweeps.run_seeds(cfg, str(tmp_path), load, seeds=[3, 5])
+  assert loaded == [3, 5] and [r["seed"] for r in records] == [3, 5]
+  per_seed = [json.load(open(tmp_path / f"seed_{s}" / "summary.json")) for s in (3, 5)]
+  acc = np.array([s["test_snn_accuracy"] for s in per_seed])
+  table = sweeps.write_seed_report(records, str(tmp_path))
+  st = json.load(open(tmp_path / "seeds.json"))["statistics"]["test_snn_accuracy"]
+  assert st["n"] == 2
+  np.testing.assert_allclose([st["mean"], st["std"]], [acc.mean(), acc.std(ddof=1)], rtol=1e-12)
+  assert f"{100 * acc.mean():.2f} ± {100 * acc.std(ddof=1):.2f}" in table
+  # a finished seed is read back, not retrained; repeated seeds are an error
+  assert sweeps.run_seeds(cfg, str(tmp_path), load, seeds=[3]) == records[:1]
+  assert loaded == [3, 5, 3]
+  with pytest.raises(ValueError, match="distinct seeds"):
+    sweeps.run_seeds(cfg, str(tmp_path), load, seeds=[1, 1])
+
+
+def test_width_ablation_sweeps_zeta_for_asgl_and_reports_the_best(tmp_path):
+  from asgl_jax.train import sweeps
+
+  cfg = tiny_config(analysis_examples=0)
+  cfg.noise.milestones = (1,)  # p raised once, after epoch 1: p = 1 − (1 − p0)·ζ
+  records = sweeps.run_ablation(
+    cfg, str(tmp_path), tiny_dataset(), methods=("sg", "asgl"), widths=(1.0,), zetas=(0.2, 0.6)
+  )
+  assert [(r["method"], r.get("zeta")) for r in records] == [
+    ("sg", None),
+    ("asgl", 0.2),
+    ("asgl", 0.6),
+  ]
+  for zeta in (0.2, 0.6):
+    ps = [json.loads(line)["p"] for line in open(tmp_path / f"asgl_z{zeta:g}_w1" / "metrics.jsonl")]
+    np.testing.assert_allclose(ps, [0.5, 1 - 0.5 * zeta])
+  table = sweeps.write_ablation_report(records, str(tmp_path))
+  best = max(r["test_snn_accuracy"] for r in records if r["method"] == "asgl")
+  assert f"| ASGL (best ζ) | {100 * best:.2f} |" in table
+  assert "| ASGL (ζ = 0.2) |" in table and "| SG |" in table
+
+
+def test_macro_precision_recall_f1_match_sklearn():
+  from sklearn.metrics import f1_score, precision_score, recall_score
+
+  from asgl_jax.train import step
+
+  rng = np.random.default_rng(0)
+  labels = rng.integers(0, 4, 200)  # class 4 never occurs, class 3 is never predicted
+  pred = np.where(rng.random(200) < 0.6, labels, rng.integers(0, 3, 200))
+  pred[labels == 3] = rng.integers(0, 3, (labels == 3).sum())
+  outputs = jax.nn.one_hot(pred, 5)[None]  # [T = 1, B, C]
+  scores = step.class_count_scores(outputs, jnp.asarray(labels), num_classes=5)
+  sums = {f"test_snn_{k}": float(jnp.sum(v)) for k, v in scores.items()}
+  got = step.precision_recall_f1(sums)
+  kw = dict(labels=[0, 1, 2, 3], average="macro", zero_division=0)
+  np.testing.assert_allclose(got["test_snn_precision"], precision_score(labels, pred, **kw))
+  np.testing.assert_allclose(got["test_snn_recall"], recall_score(labels, pred, **kw))
+  np.testing.assert_allclose(got["test_snn_f1"], f1_score(labels, pred, **kw))
+  assert got["test_snn_accuracy"] == np.sum(pred == labels)
+  assert not any("/" in k for k in got)
+
+
+def test_classify_f1_task_reports_f1_in_the_summary(tmp_path):
+  cfg = tiny_config(num_epochs=1, analysis_examples=0, task="classify_f1")
+  summary = train.train_and_evaluate(cfg, str(tmp_path), tiny_dataset())
+  for k in ("test_snn_f1", "test_snn_precision", "test_snn_recall", "test_noisy_f1"):
+    assert 0.0 <= summary[k] <= 1.0, k
+  record = json.loads((tmp_path / "metrics.jsonl").read_text())
+  assert "validation_snn_f1" in record and not any("/" in k and "tp" in k for k in record)

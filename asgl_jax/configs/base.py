@@ -11,6 +11,10 @@ import ml_collections
 def get_config() -> ml_collections.ConfigDict:
   c = ml_collections.ConfigDict()
   c.seed = 0
+  # "heldout": part of the training set is held out, validated every epoch (never the test
+  # set). "paper": train on the whole training set, no validation at all, report the
+  # final-epoch test score (comparable with the paper's tables).
+  c.protocol = "heldout"
   # "asgl": p from the noise schedule, widths learned. "sg": p = 1, widths frozen
   # (plain surrogate-gradient learning, the paper's baseline).
   c.method = "asgl"
@@ -20,6 +24,8 @@ def get_config() -> ml_collections.ConfigDict:
   c.neuron = ml_collections.ConfigDict(
     {
       "alpha": 1.0,
+      # False: widths stay at alpha (Table 3's "fixed" columns); method=sg implies it.
+      "learn_alpha": True,
       "surrogate": "rect",
       "decay": 0.5,
       "learn_decay": False,
@@ -27,12 +33,16 @@ def get_config() -> ml_collections.ConfigDict:
       "per_channel_width": False,
       "detach_reset": False,
       "remat": False,
+      # "log": learn log α (default); "sharpness": learn a = 1/α (the released code's).
+      "width_param": "log",
     }
   )
-  # Noise (spike-mode) probability p, Table 7: p ← 1 − (1 − p)·ζ at each milestone epoch.
+  # Noise (spike-mode) probability p: p0, then at each milestone epoch p ← 1 − (1 − p)·ζ
+  # (Table 7), or p ← p + increment when increment > 0 (Fig. 3a's additive ramp).
   # NB: the released code's --p is the analog probability 1 − p.
-  c.noise = ml_collections.ConfigDict({"p0": 0.8, "zeta": 1.0, "milestones": ()})
-  # "classify" (labels, accuracy) or "reconstruct" (the input is the target, PSNR).
+  c.noise = ml_collections.ConfigDict({"p0": 0.8, "zeta": 1.0, "milestones": (), "increment": 0.0})
+  # "classify" (labels, accuracy), "classify_f1" (also macro precision / recall / F1) or
+  # "reconstruct" (the input is the target, PSNR).
   c.task = "classify"
   c.loss = "ce"  # or "tet"; "mse" to reconstruct
   # Weights: SGD(0.9), lr 0.1, cosine to 0, weight decay on kernels only.

@@ -5,13 +5,14 @@ implements :class:`Dataset`. File formats (AEDAT readers, event framing) live in
 :mod:`asgl_jax.data.aedat`, downloads with checksums in :mod:`asgl_jax.data.download`.
 """
 
-from asgl_jax.data.arrays import ArrayDataset, random_translate
+from asgl_jax.data.arrays import ArrayDataset, ExampleRNG, random_translate
 from asgl_jax.data.mnist import load_mnist_subset
 from asgl_jax.data.registry import Dataset, available_datasets, load, register_dataset
 
 __all__ = [
   "ArrayDataset",
   "Dataset",
+  "ExampleRNG",
   "available_datasets",
   "load",
   "load_mnist_subset",

@@ -152,6 +152,25 @@ def area_resize_matrix(in_size: int, out_size: int) -> np.ndarray:
   return overlap / (in_size / out_size)
 
 
+FRAME_VALUES = ("counts", "release")
+
+
+def frame_values(counts: np.ndarray, kind: str = "counts") -> np.ndarray:
+  """What a frame pixel holds: its event ``"counts"``, or ``"release"``: ``(255·n mod 256)/255``,
+  what the released DVS-CIFAR10 code feeds its network (torchvision's ``ToPILImage`` turns
+  the float count frame into bytes by ``n·255`` cast to ``uint8``, which wraps; ``ToTensor``
+  divides by 255), so every count from 1 to 255 becomes ``1 − (n − 1)/255`` ≈ 1: binary.
+
+  >>> [round(float(v), 4) for v in frame_values(np.array([0, 1, 2, 10]), "release")]
+  [0.0, 1.0, 0.9961, 0.9647]
+  """
+  if kind not in FRAME_VALUES:
+    raise ValueError(f"frame_values: kind must be one of {FRAME_VALUES}, got {kind!r}")
+  if kind == "counts":
+    return counts
+  return np.mod(255 * np.asarray(counts, np.int64), 256).astype(np.float32) / 255.0
+
+
 def resize_frames(frames: np.ndarray, size: int) -> np.ndarray:
   """Area-resizes ``[..., H, W, C]`` frames (square) to ``[..., size, size, C]``."""
   if frames.shape[-2] == size:

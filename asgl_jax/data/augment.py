@@ -276,7 +276,8 @@ def random_crop_with_padding(image, seed, *, padding: int, size: int):
 
 def cutout(image, seed, length: int):
   """Zeroes one ``length × length`` square (clipped at the border) centred at a random
-  pixel (DeVries & Taylor, 2017); applied after normalisation, as the released code does."""
+  pixel (DeVries & Taylor, 2017). The pipelines apply it to the ``uint8`` image before
+  normalisation, as the released code does (the hole is black, not the dataset mean)."""
   h, w = tf.shape(image)[0], tf.shape(image)[1]
   s = tf.random.experimental.stateless_split(seed, 2)
   cy = tf.random.stateless_uniform([], s[0], 0, h, dtype=tf.int32)

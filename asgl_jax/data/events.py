@@ -40,16 +40,19 @@ import numpy as np
 
 from asgl_jax.data import aedat, downloads
 from asgl_jax.data.aedat import POLARITIES, SENSOR_SIZE, SparseClips
-from asgl_jax.data.arrays import ArrayDataset, split_validation
+from asgl_jax.data.arrays import ArrayDataset, ExampleRNG, split_validation
 
 
-def flip_and_roll(frames: np.ndarray, rng: np.random.Generator, max_roll: int = 5) -> np.ndarray:
+def flip_and_roll(frames: np.ndarray, rng: ExampleRNG, max_roll: int = 5) -> np.ndarray:
   """The released DVS-CIFAR10 augmentation on a batch ``[B, T, H, W, C]``: per sample, flip
   the width axis with probability 1/2, then ``np.roll`` (circular, as ``torch.roll``) by
-  ``(dy, dx)`` drawn uniformly from ``[−max_roll, max_roll]``; the same for every frame."""
+  ``(dy, dx)`` drawn uniformly from ``[−max_roll, max_roll]``; the same for every frame.
+  ``rng`` (an :class:`~asgl_jax.data.arrays.ExampleRNG`) draws per sample."""
+  if len(rng) != len(frames):
+    raise ValueError(f"flip_and_roll: {len(frames)} clips but {len(rng)} example keys")
   out = np.empty_like(frames)
-  flips = rng.random(len(frames)) < 0.5
-  shifts = rng.integers(-max_roll, max_roll + 1, size=(len(frames), 2))
+  flips = rng.random() < 0.5
+  shifts = rng.integers(-max_roll, max_roll + 1, (2,))
   for i, f in enumerate(frames):
     f = f[:, :, ::-1] if flips[i] else f
     out[i] = np.roll(f, tuple(shifts[i]), axis=(1, 2))
@@ -136,21 +139,30 @@ def load_dvs_cifar10(
   max_roll: int = 5,
   seed: int = 0,
   download: bool = True,
+  frames: str = "counts",
 ) -> ArrayDataset:
   """DVS-CIFAR10 as an :class:`ArrayDataset` of frames ``[N, T, size, size, 2]`` (float16).
 
   Per class, the first ``train_fraction`` of the recordings (by file index) are the training
   split and the rest the test split; a random ``validation_fraction`` of the training split is
-  held out for validation (0 keeps all 9,000 for training and validates on the test split, as
-  the released code reported). Frames are cached in
-  ``<data_dir>/dvs_cifar10_T{T}_{size}px_{split_by}.npz``.
+  held out for validation (0 keeps all 9,000 for training with no validation split, as the
+  released code trained; ``--config.protocol=paper`` does the same). ``frames``: the pixel
+  values before the resize, event ``"counts"`` or the released code's near-binary
+  ``"release"`` values (:func:`asgl_jax.data.aedat.frame_values`). Frames are cached in
+  ``<data_dir>/dvs_cifar10_T{T}_{size}px_{split_by}[_release].npz``.
   """
   if not 0 < train_fraction < 1 or not 0 <= validation_fraction < 1:
     raise ValueError(
       f"load_dvs_cifar10: need 0 < train_fraction < 1 and 0 <= validation_fraction < 1, "
       f"got {train_fraction}, {validation_fraction}"
     )
-  cache = os.path.join(data_dir, f"dvs_cifar10_T{num_frames}_{size}px_{split_by}.npz")
+  if frames not in aedat.FRAME_VALUES:
+    raise ValueError(
+      f"load_dvs_cifar10: frames must be one of {aedat.FRAME_VALUES}, got {frames!r}"
+    )
+  suffix = "" if frames == "counts" else f"_{frames}"
+  cache = os.path.join(data_dir, f"dvs_cifar10_T{num_frames}_{size}px_{split_by}{suffix}.npz")
+  kind = frames
   if os.path.exists(cache):
     with np.load(cache) as z:
       frames, labels, index = z["frames"], z["labels"], z["index"]
@@ -161,11 +173,8 @@ def load_dvs_cifar10(
       print(f"DVS-CIFAR10: framing {len(files)} {name} recordings", file=sys.stderr)
       for i, path in enumerate(files):
         ev = aedat.read_aedat2_cifar10dvs(path)
-        frames.append(
-          aedat.resize_frames(
-            aedat.events_to_frames(ev, num_frames=num_frames, split_by=split_by), size
-          )
-        )
+        counts = aedat.events_to_frames(ev, num_frames=num_frames, split_by=split_by)
+        frames.append(aedat.resize_frames(aedat.frame_values(counts, kind), size))
         labels.append(c)
         index.append(i)
     frames = np.stack(frames).astype(np.float16)
@@ -188,8 +197,6 @@ def load_dvs_cifar10(
     tr, va = split_validation(len(train), validation_fraction, seed)
     train, val = train[tr], train[va]
     splits["validation"] = (frames[val], labels[val])
-  else:
-    splits["validation"] = splits["test"]
   splits["train"] = (frames[train], labels[train])
   return ArrayDataset(
     splits,
@@ -346,7 +353,7 @@ def load_dvs_gesture(
       1,208 / 134 counts on the 1,342 samples).
     source: ``"official"`` (AEDAT 3.1 files) or ``"tonic"`` (tonic's preprocessed copy).
     validation_fraction: random share of the training split held out for validation
-      (0: validate on the test split).
+      (0: no validation split; use ``--config.protocol=paper``).
   """
   if SENSOR_SIZE % frame_size:
     raise ValueError(f"load_dvs_gesture: frame_size must divide 128, got {frame_size}")
@@ -398,8 +405,6 @@ def load_dvs_gesture(
     tr, va = split_validation(len(tr_y), validation_fraction, seed)
     splits["validation"] = (tr_c.subset(va), tr_y[va])
     tr_c, tr_y = tr_c.subset(tr), tr_y[tr]
-  else:
-    splits["validation"] = splits["test"]
   splits["train"] = (tr_c, tr_y)
   return EventClipDataset(
     splits, num_classes=GESTURE_CLASSES, num_frames=num_frames, name="dvs_gesture"

@@ -3,11 +3,13 @@
 TensorFlow and tensorflow-datasets are needed only here (``pip install
 'asgl_jax[data]'``). Pipelines are deterministic: epoch ``e`` of seed ``s``
 shuffles with ``(s, e)`` and augments example ``i`` with stateless ops seeded by
-``(s, e, i)``, so a resumed run sees exactly the batches of an uninterrupted one.
+``(s, e, i)``, so a resumed run sees exactly the batches of an uninterrupted one, and a
+process of a multi-process run that asks for its ``rows`` of each batch augments only those
+(each process still reads and decodes the whole global batch: cheap next to augmentation).
 
 Training augmentation (REFERENCE.md): random crop with 4-pixel zero padding,
 horizontal flip, AutoAugment (CIFAR-10 policy, also for CIFAR-100), Cutout (one
-16-pixel hole), then per-dataset mean/std normalisation. Validation is held out
+16-pixel hole, black), then per-dataset mean/std normalisation. Validation is held out
 from the training split (model selection never touches the test split).
 """
 
@@ -18,6 +20,8 @@ import os
 from collections.abc import Iterator
 
 import numpy as np
+
+from asgl_jax.data.arrays import batch_rows
 
 # name -> (tfds name, image size, classes, mean, std, test split)
 DATASETS = {
@@ -142,6 +146,13 @@ class ImagePipeline:
   def num_examples(self, split: str) -> int:
     return self._counts[split]
 
+  def has_split(self, split: str) -> bool:
+    return self._splits.get(split) is not None
+
+  def without_validation(self) -> ImagePipeline:
+    """This pipeline on the whole training split, with no validation (the paper's protocol)."""
+    return self if not self.validation_size else dataclasses.replace(self, validation_size=0)
+
   def steps_per_epoch(self, batch_size: int) -> int:
     n = self._counts["train"] // batch_size
     if n < 1:
@@ -154,7 +165,7 @@ class ImagePipeline:
     image = tf.cast(image, tf.float32) / 255.0
     return (image - self._mean) / self._std
 
-  def _train_dataset(self, seed: int, epoch: int, batch_size: int, start: int):
+  def _train_dataset(self, seed: int, epoch: int, batch_size: int, start: int, rows: slice):
     tf, _ = _tf()
     from asgl_jax.data import augment as aug
 
@@ -163,6 +174,9 @@ class ImagePipeline:
       self._counts["train"], seed=int(seed) * 100_003 + int(epoch), reshuffle_each_iteration=False
     )
     ds = ds.enumerate().skip(start * batch_size)
+    if (rows.start, rows.stop) != (0, batch_size):
+      ds = ds.batch(batch_size, drop_remainder=True)
+      ds = ds.map(lambda i, ex: (i[rows], {k: v[rows] for k, v in ex.items()})).unbatch()
     size = self.image_size
 
     def prep(i, ex):
@@ -174,45 +188,45 @@ class ImagePipeline:
         image = tf.image.stateless_random_flip_left_right(image, seeds[1])
       if self.autoaugment:
         image = aug.autoaugment_cifar10(image, seeds[2])
-      image = self._normalize(tf, image)
       if self.cutout:
         image = aug.cutout(image, seeds[3], self.cutout)
+      image = self._normalize(tf, image)
       return {"image": image, "label": tf.cast(ex["label"], tf.int32)}
 
     ds = ds.map(prep, num_parallel_calls=tf.data.AUTOTUNE, deterministic=True)
-    return ds.batch(batch_size, drop_remainder=True).prefetch(tf.data.AUTOTUNE)
+    local = rows.stop - rows.start
+    return ds.batch(local, drop_remainder=True).prefetch(tf.data.AUTOTUNE)
 
   def train_batch(
-    self, *, seed: int, epoch: int, index: int, batch_size: int
+    self, *, seed: int, epoch: int, index: int, batch_size: int, rows: slice | None = None
   ) -> dict[str, np.ndarray]:
-    """Training batch ``index`` of ``epoch``; sequential calls stream from one tf.data iterator."""
-    key = (seed, epoch, batch_size)
+    """Training batch ``index`` of ``epoch`` (its rows ``rows``, default all); sequential calls
+    stream from one tf.data iterator."""
+    rows = batch_rows(rows, batch_size)
+    key = (seed, epoch, batch_size, rows.start, rows.stop)
     if self._pos != (key, index):
-      self._iter = iter(self._train_dataset(seed, epoch, batch_size, index).as_numpy_iterator())
+      ds = self._train_dataset(seed, epoch, batch_size, index, rows)
+      self._iter = iter(ds.as_numpy_iterator())
     batch = next(self._iter)
     self._pos = (key, index + 1)
     return batch
 
-  def eval_batches(self, split: str, batch_size: int) -> Iterator[dict[str, np.ndarray]]:
-    """Batches of ``split`` padded to ``batch_size``; ``mask`` marks real examples."""
+  def eval_batches(
+    self, split: str, batch_size: int, rows: slice | None = None
+  ) -> Iterator[dict[str, np.ndarray]]:
+    """Batches of ``split`` padded to ``batch_size``; ``mask`` marks real examples. With
+    ``rows``, only those rows of each padded batch (only they are normalised)."""
     tf, _ = _tf()
     if split not in self._splits or self._splits[split] is None:
       raise ValueError(f"{self.name}: no split {split!r} (validation_size=0?)")
+    rows = batch_rows(rows, batch_size)
     ds = self.builder.as_dataset(split=self._splits[split], shuffle_files=False)
-    ds = ds.map(
-      lambda ex: {
-        "image": self._normalize(tf, ex["image"]),
-        "label": tf.cast(ex["label"], tf.int32),
-      },
-      num_parallel_calls=tf.data.AUTOTUNE,
-    )
+    ds = ds.map(lambda ex: {"image": ex["image"], "label": tf.cast(ex["label"], tf.int32)})
     for b in ds.batch(batch_size).prefetch(tf.data.AUTOTUNE).as_numpy_iterator():
       n = len(b["label"])
-      pad = batch_size - n
-      b["mask"] = np.concatenate([np.ones(n, bool), np.zeros(pad, bool)])
-      if pad:
-        b["image"] = np.concatenate(
-          [b["image"], np.zeros((pad, *b["image"].shape[1:]), np.float32)]
-        )
-        b["label"] = np.concatenate([b["label"], np.zeros((pad,), np.int32)])
-      yield b
+      mask = np.arange(batch_size) < n
+      image = np.zeros((batch_size, *b["image"].shape[1:]), b["image"].dtype)
+      label = np.zeros((batch_size,), np.int32)
+      image[:n], label[:n] = b["image"], b["label"]
+      image = image[rows].astype(np.float32) / 255.0
+      yield {"image": (image - self._mean) / self._std, "label": label[rows], "mask": mask[rows]}

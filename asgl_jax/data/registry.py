@@ -34,6 +34,9 @@ class Dataset(Protocol):
   Training batches are a function of ``(seed, epoch, index)`` only, so a resumed run sees the
   batches an uninterrupted run would. A batch is ``{"image": inputs [B, ...], "label": [B]}``;
   evaluation batches are padded to ``batch_size`` and add ``"mask"`` (``True`` = real example).
+  ``rows`` asks for one contiguous part of the global batch (what one process of a
+  multi-process run feeds to its devices): exactly those rows of the whole batch, and only
+  they are read and augmented.
   """
 
   name: str
@@ -42,10 +45,12 @@ class Dataset(Protocol):
   def steps_per_epoch(self, batch_size: int) -> int: ...
 
   def train_batch(
-    self, *, seed: int, epoch: int, index: int, batch_size: int
+    self, *, seed: int, epoch: int, index: int, batch_size: int, rows: slice | None = None
   ) -> dict[str, np.ndarray]: ...
 
-  def eval_batches(self, split: str, batch_size: int) -> Iterator[dict[str, np.ndarray]]: ...
+  def eval_batches(
+    self, split: str, batch_size: int, rows: slice | None = None
+  ) -> Iterator[dict[str, np.ndarray]]: ...
 
 
 @dataclasses.dataclass(frozen=True)

@@ -43,6 +43,8 @@ class NeuronConfig:
     learn_alpha: learn the width (ASGL); ``False`` freezes it (SG baseline).
     detach_reset: stop the gradient through the reset.
     remat: ``jax.checkpoint`` the neuron step (long sequences).
+    width_param: ``"log"`` (learn ``log α``) or ``"sharpness"`` (learn ``a = 1/α``, the
+      released code's parameterisation); see :class:`asgl_jax.nn.LIF`.
   """
 
   alpha: float = 1.0
@@ -54,6 +56,7 @@ class NeuronConfig:
   learn_alpha: bool = True
   detach_reset: bool = False
   remat: bool = False
+  width_param: str = "log"
 
   @classmethod
   def from_any(cls, cfg: Any) -> NeuronConfig:
@@ -82,6 +85,7 @@ class NeuronConfig:
       detach_reset=self.detach_reset,
       time_steps=time_steps,
       remat=self.remat,
+      width_param=self.width_param,
     )
 
   def recurrent_lif(self, in_features: int, features: int, *, rngs: nnx.Rngs, **kwargs):
@@ -100,6 +104,7 @@ class NeuronConfig:
       surrogate=self.surrogate,
       detach_reset=self.detach_reset,
       remat=self.remat,
+      width_param=self.width_param,
       **kwargs,
     )
 

@@ -31,6 +31,9 @@ class SpikingConvNet(nnx.Module):
       ``batch_major``, the layout datasets shard along B) instead of static images; any
       dtype (counts are cast to float32).
     batch_major: see ``sequence_input``.
+    head_init_std: initialise the readout's weights from ``N(0, head_init_std²)`` (the
+      released VGGSNN uses 0.5) instead of LeCun normal. The readout is the one weighted
+      layer no BN follows, so its scale is the init that matters.
     rngs: ``nnx.Rngs``.
   """
 
@@ -49,8 +52,11 @@ class SpikingConvNet(nnx.Module):
     global_pool: bool = False,
     sequence_input: bool = False,
     batch_major: bool = False,
+    head_init_std: float | None = None,
   ):
     neuron = common.NeuronConfig.from_any(neuron)
+    if head_init_std is not None and not head_init_std > 0:
+      raise ValueError(f"SpikingConvNet: head_init_std must be > 0, got {head_init_std!r}")
     if time_steps < 1:
       raise ValueError(f"SpikingConvNet: time_steps must be >= 1, got {time_steps}")
     self.spec = tuple(spec)
@@ -83,7 +89,12 @@ class SpikingConvNet(nnx.Module):
       features = h
     self.dense = nnx.List(dense)
     self.dense_lifs = nnx.List(dense_lifs)
-    self.head = nnx.Linear(features, num_classes, rngs=rngs)
+    init = (
+      nnx.initializers.lecun_normal()
+      if head_init_std is None
+      else nnx.initializers.normal(stddev=head_init_std)
+    )
+    self.head = nnx.Linear(features, num_classes, kernel_init=init, rngs=rngs)
 
   def __call__(self, x: Array, *, key=None, p=1.0, train: bool = True) -> Array:
     """Outputs ``[T, B, num_classes]`` for images ``[B, H, W, C]`` (or frame sequences)."""
@@ -165,6 +176,11 @@ def vggsnn(
 def vgg13(*, num_classes=200, time_steps=4, rngs, **kw) -> SpikingConvNet:
   """VGG-13 for Tiny-ImageNet (64×64×3): ten 3×3 conv-BN-LIF layers in five stages of
   64/128/256/512/512 channels with 2×2 average pools, flatten (2×2×512), linear to classes.
+
+  11 weight layers: Simonyan & Zisserman's VGG-13 has the same ten convs and three FC layers;
+  the paper names the network but gives no layer list (and no code for it was released), so
+  this is our choice. Pass ``fc=(4096, 4096)`` for the two hidden Dense-LIF layers of the
+  original (13 weight layers, 25.6 M more parameters for 200 classes).
 
   9.82 M parameters for 200 classes.
   """

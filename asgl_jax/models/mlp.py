@@ -142,6 +142,7 @@ class SpikingCLIFNet(nnx.Module):
       surrogate=neuron.surrogate,
       detach_reset=neuron.detach_reset,
       remat=neuron.remat,
+      width_param=neuron.width_param,
     )
     self.head = nnx.Linear(hidden, num_classes, rngs=rngs)
 

@@ -13,10 +13,16 @@ from asgl_jax.models import common
 Array = jax.Array
 
 
-class BasicBlock(nnx.Module):
-  """conv-BN-LIF-conv-BN + shortcut (1×1 conv + BN when the shape changes), LIF after the sum."""
+def _scaled(spikes: Array, amplitude: float) -> Array:
+  return spikes if amplitude == 1.0 else amplitude * spikes
 
-  def __init__(self, cin, cout, stride, *, neuron, time_steps, bn, rngs):
+
+class BasicBlock(nnx.Module):
+  """conv-BN-LIF-conv-BN + shortcut (1×1 conv + BN when the shape changes), LIF after the sum.
+  Both LIFs output ``amplitude · s``; the identity shortcut adds the block input as it is."""
+
+  def __init__(self, cin, cout, stride, *, neuron, time_steps, bn, rngs, amplitude=1.0):
+    self.amplitude = float(amplitude)
     self.conv1 = common.ConvBN(
       cin, cout, stride=stride, bn=bn, threshold=neuron.threshold, rngs=rngs
     )
@@ -32,10 +38,11 @@ class BasicBlock(nnx.Module):
     self.lif2 = neuron.lif(cout, time_steps)
 
   def __call__(self, x, *, key0, key1, p, train):
-    h = self.lif1(self.conv1(x, train=train), key=key0, p=p, train=train)
+    a = self.amplitude
+    h = _scaled(self.lif1(self.conv1(x, train=train), key=key0, p=p, train=train), a)
     h = self.conv2(h, train=train)
     sc = x if self.shortcut is None else self.shortcut(x, train=train)
-    return self.lif2(h + sc, key=key1, p=p, train=train)
+    return _scaled(self.lif2(h + sc, key=key1, p=p, train=train), a)
 
 
 class SpikingResNet(nnx.Module):
@@ -46,6 +53,11 @@ class SpikingResNet(nnx.Module):
     stem: stem channels.
     stages: ``(channels, num_blocks)`` per stage; stages after the first downsample by 2.
     head: hidden sizes of Dense-LIF layers before the readout (ResNet-19: ``(256,)``).
+    spike_amplitude: every LIF layer outputs ``spike_amplitude · s`` (its mixed output in
+      training). Into a conv + BN this changes nothing (BN removes the scale) and into a dense
+      layer it only rescales the weights, but the identity shortcut adds it unweighted: the
+      released code outputs ``θ · s``, i.e. ``spike_amplitude = threshold`` (0.5 in its
+      CIFAR-10 runs: a skip path half as strong, relative to the threshold, as with 1).
 
   Other arguments as :class:`~asgl_jax.models.convnets.SpikingConvNet`.
   """
@@ -62,8 +74,12 @@ class SpikingResNet(nnx.Module):
     in_channels: int = 3,
     neuron=None,
     bn: str = "bn",
+    spike_amplitude: float = 1.0,
   ):
     neuron = common.NeuronConfig.from_any(neuron)
+    if not (isinstance(spike_amplitude, int | float) and spike_amplitude > 0):
+      raise ValueError(f"SpikingResNet: spike_amplitude must be > 0, got {spike_amplitude!r}")
+    self.spike_amplitude = a = float(spike_amplitude)
     self.time_steps = time_steps
     self.stem = common.ConvBN(in_channels, stem, bn=bn, threshold=neuron.threshold, rngs=rngs)
     self.stem_lif = neuron.lif(stem, time_steps)
@@ -72,7 +88,9 @@ class SpikingResNet(nnx.Module):
       for j in range(n):
         stride = 2 if (i > 0 and j == 0) else 1
         blocks.append(
-          BasicBlock(c, cout, stride, neuron=neuron, time_steps=time_steps, bn=bn, rngs=rngs)
+          BasicBlock(
+            c, cout, stride, neuron=neuron, time_steps=time_steps, bn=bn, rngs=rngs, amplitude=a
+          )
         )
         c = cout
     self.blocks = nnx.List(blocks)
@@ -91,7 +109,8 @@ class SpikingResNet(nnx.Module):
       raise ValueError(f"expected [B, H, W, C] images, got shape {x.shape}")
     t = self.time_steps
     h = common.repeat_time(self.stem(x, train=train), t)  # exact: computed once for all steps
-    h = self.stem_lif(h, key=common.layer_key(key, 0), p=p, train=train)
+    a = self.spike_amplitude
+    h = _scaled(self.stem_lif(h, key=common.layer_key(key, 0), p=p, train=train), a)
     layer = 1
     for block in self.blocks:
       h = block(
@@ -104,7 +123,7 @@ class SpikingResNet(nnx.Module):
       layer += 2
     h = jnp.mean(h, axis=(1, 2))
     for dense, lif in zip(self.head_dense, self.head_lifs):
-      h = lif(dense(h), key=common.layer_key(key, layer), p=p, train=train)
+      h = _scaled(lif(dense(h), key=common.layer_key(key, layer), p=p, train=train), a)
       layer += 1
     out = self.fc(h)
     return out.reshape((t, -1, out.shape[-1]))

@@ -10,6 +10,7 @@ at trace time.
 from __future__ import annotations
 
 import dataclasses
+import functools
 import math
 from collections.abc import Callable
 from typing import Any
@@ -30,6 +31,13 @@ TASKS = {
     target="label",
     metrics_fn=step_lib.classification_metrics,
     score_fn=step_lib.classification_scores,
+    score="accuracy",
+  ),
+  # classify, plus macro precision / recall / F1 of the evaluations (MedlyDB, App. B.4)
+  "classify_f1": dict(
+    target="label",
+    metrics_fn=step_lib.classification_metrics,
+    score_fn=step_lib.class_count_scores,
     score="accuracy",
   ),
   "reconstruct": dict(
@@ -65,6 +73,10 @@ class Run:
   log_every: int
   analysis_examples: int
   preemption_signals: tuple[str, ...] = ("SIGTERM",)
+  protocol: str = "heldout"
+
+
+PROTOCOLS = ("heldout", "paper")
 
 
 def validate_config(config) -> None:
@@ -73,6 +85,8 @@ def validate_config(config) -> None:
     raise ValueError(f"config.method must be 'asgl' or 'sg', got {config.method!r}")
   if config.get("task", "classify") not in TASKS:
     raise ValueError(f"config.task must be one of {sorted(TASKS)}, got {config.task!r}")
+  if config.get("protocol", "heldout") not in PROTOCOLS:
+    raise ValueError(f"config.protocol must be one of {PROTOCOLS}, got {config.protocol!r}")
   if config.batch_size < 1:
     raise ValueError(f"config.batch_size must be >= 1, got {config.batch_size}")
   if config.time_steps < 1:
@@ -92,7 +106,10 @@ def validate_config(config) -> None:
 def noise_schedule(config) -> Callable[[int], float]:
   """``epoch -> p``: the noise schedule of ``config.noise`` (ASGL), ``1.0`` throughout for SG."""
   noise = schedules.make_noise_schedule(
-    p0=config.noise.p0, zeta=config.noise.zeta, milestones=config.noise.milestones
+    p0=config.noise.p0,
+    zeta=config.noise.zeta,
+    milestones=config.noise.milestones,
+    increment=config.noise.get("increment", 0.0),
   )
   return (lambda epoch: 1.0) if config.method == "sg" else noise
 
@@ -136,12 +153,40 @@ def build_optimizer(config, total_steps: int):
 def num_outputs(config, dataset) -> int:
   """The network's output size: the classes, or the input's size for ``task="reconstruct"``."""
   if config.get("task", "classify") == "reconstruct":
-    return math.prod(next(iter(dataset.eval_batches("validation", 1)))["image"].shape[1:])
+    return math.prod(next(iter(dataset.eval_batches("test", 1)))["image"].shape[1:])
   return dataset.num_classes
 
 
+def _task(name: str, dataset) -> dict:
+  task = dict(TASKS[name])
+  if task["score_fn"] is step_lib.class_count_scores:
+    task["score_fn"] = functools.partial(task["score_fn"], num_classes=dataset.num_classes)
+  return task
+
+
+def apply_protocol(config, dataset):
+  """``dataset`` as ``config.protocol`` wants it: as it is (``"heldout"``: it must have a
+  validation split), or with its validation split back in training (``"paper"``)."""
+  protocol = config.get("protocol", "heldout")
+  has_split = getattr(dataset, "has_split", lambda split: True)
+  if protocol == "paper" and has_split("validation"):
+    if not hasattr(dataset, "without_validation"):
+      raise TypeError(
+        f"config.protocol='paper': {type(dataset).__name__} has a validation split but no "
+        "without_validation() to train on it"
+      )
+    return dataset.without_validation()
+  if protocol == "heldout" and not has_split("validation"):
+    raise ValueError(
+      f"{getattr(dataset, 'name', 'the dataset')} has no validation split (validation size 0): "
+      "hold some training examples out, or train on all of them with --config.protocol=paper"
+    )
+  return dataset
+
+
 def build_run(config, dataset) -> Run:
-  """Validates ``config`` and resolves it, with ``dataset``'s sizes, into a :class:`Run`."""
+  """Validates ``config`` and resolves it, with ``dataset``'s sizes, into a :class:`Run`
+  (``dataset`` as :func:`apply_protocol` returns it)."""
   validate_config(config)
   steps_per_epoch = dataset.steps_per_epoch(config.batch_size)
   total_steps = (
@@ -153,7 +198,7 @@ def build_run(config, dataset) -> Run:
     tx=tx,
     lr_schedule=lr,
     loss_fn=losses.get_loss(config.loss),
-    **TASKS[config.get("task", "classify")],
+    **_task(config.get("task", "classify"), dataset),
     method=config.method,
     p_of_epoch=noise_schedule(config),
     fixed_p=1.0 if config.method == "sg" else None,
@@ -166,6 +211,7 @@ def build_run(config, dataset) -> Run:
     log_every=config.get("log_every", 50),
     analysis_examples=config.get("analysis_examples", 0),
     preemption_signals=tuple(config.get("preemption_signals", ("SIGTERM",))),
+    protocol=config.get("protocol", "heldout"),
   )
 
 
@@ -194,12 +240,13 @@ def model_from_state(config, num_classes: int, state: step_lib.TrainState) -> nn
 def load_dataset(config):
   """The dataset named by ``config.dataset.name`` (:func:`asgl_jax.data.load`), with the run's
   seed and time steps; ``config.dataset``'s other fields are the loader's options (its own
-  ``seed``, e.g. Randman's generator seed, overrides the run's)."""
+  ``seed``, e.g. Randman's generator seed, overrides the run's), under ``config.protocol``
+  (:func:`apply_protocol`)."""
   from asgl_jax import data
 
   options = {"seed": config.seed, **dict(config.dataset)}
   name = options.pop("name")
-  return data.load(name, time_steps=config.time_steps, **options)
+  return apply_protocol(config, data.load(name, time_steps=config.time_steps, **options))
 
 
 def override(config, **fields):

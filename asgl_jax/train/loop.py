@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import functools
+import inspect
 import json
 import os
 import sys
@@ -29,6 +31,7 @@ def train_and_evaluate(config, workdir: str, dataset) -> dict[str, Any]:
     :class:`~asgl_jax.train.TrainState` under ``"final_state"`` and the per-epoch records
     under ``"history"`` (on every process; only process 0 writes files).
   """
+  dataset = builder.apply_protocol(config, dataset)
   return run_training(builder.build_run(config, dataset), dataset, workdir)
 
 
@@ -36,8 +39,9 @@ def run_training(run: builder.Run, dataset, workdir: str) -> dict[str, Any]:
   """The loop of :func:`train_and_evaluate` for a resolved :class:`~asgl_jax.train.Run`.
 
   Each epoch logs the training loss and metrics, the validation score of the noisy network
-  and of the embedded SNN, p, per-layer widths and firing rates. The test split is evaluated
-  once, at the end, with the final parameters (never used for model selection).
+  and of the embedded SNN (not with ``protocol="paper"``, which has no validation), p,
+  per-layer widths and firing rates. The test split is evaluated once, at the end, with the
+  final parameters (never used for model selection).
 
   With several processes every process trains and evaluates (the collectives), all of them
   save the checkpoints together, and only process 0 writes the other files and prints.
@@ -52,8 +56,18 @@ def run_training(run: builder.Run, dataset, workdir: str) -> dict[str, Any]:
   n_dev = mesh.devices.size
   if run.batch_size % n_dev:
     raise ValueError(f"config.batch_size {run.batch_size} is not divisible by the {n_dev} devices")
+  rows = parallel.process_rows(mesh, run.batch_size)  # this process's part of every batch
+  train_batch, eval_batches = _row_readers(dataset, rows)
+  if jax.process_count() > 1:
+    print(
+      f"{parallel.process_tag()}feeds rows {rows.start}–{rows.stop - 1} of every batch of "
+      f"{run.batch_size} to its {len(mesh.local_devices)} devices",
+      file=sys.stderr,
+    )
   total_steps, steps_per_epoch, num_epochs = run.total_steps, run.steps_per_epoch, run.num_epochs
   score = run.score
+  validates = run.protocol != "paper"
+  analysis_split = "validation" if validates else "test"  # reporting, never selection
 
   graphdef, params, stats = step_lib.split_model(run.model)
   state = step_lib.TrainState(jnp.int32(0), params, stats, run.tx.init(params))
@@ -97,18 +111,19 @@ def run_training(run: builder.Run, dataset, workdir: str) -> dict[str, Any]:
 
   def evaluate(split: str, p: float) -> dict[str, float]:
     sums: dict[str, float] = {}
-    for batch in dataset.eval_batches(split, run.batch_size):
-      out = jax.device_get(eval_step(state, parallel.shard_batch(batch, mesh), key, jnp.float32(p)))
+    for batch in eval_batches(split, run.batch_size):
+      local = parallel.shard_batch(batch, mesh, run.batch_size)
+      out = jax.device_get(eval_step(state, local, key, jnp.float32(p)))
       for k, v in out.items():
         sums[k] = sums.get(k, 0.0) + float(v)
     if "count" not in sums:
       raise ValueError(f"{getattr(dataset, 'name', 'dataset')}: the {split!r} split is empty")
     n = max(sums.pop("count"), 1.0)
-    return {f"{split}_{k}": v / n for k, v in sums.items()}
+    return step_lib.precision_recall_f1({f"{split}_{k}": v / n for k, v in sums.items()})
 
   pending = None  # metrics of the previous step, read one step late (no host sync per step)
   last_good = start_step
-  train_sums: dict[str, float] = {}
+  train_sums = reporting.read_partial_epoch(workdir, start_step) if start_step else {}
 
   def consume(step_done: int, metrics) -> None:
     m = jax.device_get(metrics)
@@ -130,11 +145,9 @@ def run_training(run: builder.Run, dataset, workdir: str) -> dict[str, Any]:
       while step < total_steps:
         epoch, index = divmod(step, steps_per_epoch)
         p = run.p_of_epoch(epoch)
-        batch = dataset.train_batch(
-          seed=run.seed, epoch=epoch, index=index, batch_size=run.batch_size
-        )
+        batch = train_batch(seed=run.seed, epoch=epoch, index=index, batch_size=run.batch_size)
         new_state, metrics = train_step(
-          state, parallel.shard_batch(batch, mesh), key, jnp.float32(p)
+          state, parallel.shard_batch(batch, mesh, run.batch_size), key, jnp.float32(p)
         )
         if pending is not None:
           consume(*pending)
@@ -146,20 +159,30 @@ def run_training(run: builder.Run, dataset, workdir: str) -> dict[str, Any]:
           n = train_sums.pop("_n", 1.0)
           rec = {f"train_{k}": v / n for k, v in train_sums.items()}
           train_sums.clear()
-          rec.update(evaluate("validation", p))
+          if validates:
+            rec.update(evaluate("validation", p))
           rec["epoch"] = epoch + 1
           rec["p"] = p
           rec["learning_rate"] = float(run.lr_schedule(step))
           rec.update({f"width/{k}": v for k, v in step_lib.widths(state.params).items()})
           if run.analysis_examples and writes:
-            rec.update(epoch_analysis(graphdef, state, dataset, run.analysis_examples, key, p))
+            rec.update(
+              epoch_analysis(
+                graphdef, state, dataset, run.analysis_examples, key, p, analysis_split
+              )
+            )
           history.append(rec)
           if writes:
             writer.write(step, rec)
-            print(
-              f"epoch {epoch + 1}/{num_epochs} step {step}: loss {rec['train_loss']:.4f} "
+            val = (
               f"val SNN {score} {rec[f'validation_snn_{score}']:.4f} "
-              f"noisy {rec[f'validation_noisy_{score}']:.4f} p {p:.3f}",
+              f"noisy {rec[f'validation_noisy_{score}']:.4f} "
+              if validates
+              else ""
+            )
+            print(
+              f"epoch {epoch + 1}/{num_epochs} step {step}: loss {rec['train_loss']:.4f} {val}"
+              f"p {p:.3f}",
               file=sys.stderr,
             )
           ckpt.save(step, {"state": state})
@@ -169,6 +192,8 @@ def run_training(run: builder.Run, dataset, workdir: str) -> dict[str, Any]:
             consume(*pending)
             pending = None
           if last_good != step:
+            if writes:
+              reporting.write_partial_epoch(workdir, step, train_sums)
             ckpt.save(step, {"state": state})
           ckpt.close()
           raise preemption.Preempted(step, ckpt.path)
@@ -182,8 +207,11 @@ def run_training(run: builder.Run, dataset, workdir: str) -> dict[str, Any]:
   summary = {
     f"test_snn_{score}": test[f"test_snn_{score}"],
     f"test_noisy_{score}": test[f"test_noisy_{score}"],
-    f"val_snn_{score}": last.get(f"validation_snn_{score}", float("nan")),
+    **(
+      {f"val_snn_{score}": last.get(f"validation_snn_{score}", float("nan"))} if validates else {}
+    ),
     "final_train_loss": last.get("train_loss", float("nan")),
+    "protocol": run.protocol,
     "steps": int(step),
     "epochs": num_epochs,
     "wall_seconds": time.perf_counter() - t_start,
@@ -194,6 +222,11 @@ def run_training(run: builder.Run, dataset, workdir: str) -> dict[str, Any]:
     "method": run.method,
     "num_params": models.count_params(run.model),
     "widths": step_lib.widths(state.params),
+    **{
+      k: v
+      for k, v in test.items()
+      if k.rsplit("_", 1)[-1] in ("precision", "recall", "f1") and "/" not in k
+    },
     "test_firing_rates": {
       k[len("test_rate/") :]: v for k, v in test.items() if k.startswith("test_rate/")
     },
@@ -202,7 +235,15 @@ def run_training(run: builder.Run, dataset, workdir: str) -> dict[str, Any]:
   if writes:
     if run.analysis_examples:
       final_analysis(
-        graphdef, state, dataset, run.analysis_examples, key, p_final, workdir, summary
+        graphdef,
+        state,
+        dataset,
+        run.analysis_examples,
+        key,
+        p_final,
+        workdir,
+        summary,
+        analysis_split,
       )
     with open(os.path.join(workdir, "summary.json"), "w") as f:
       json.dump(summary, f, indent=2)
@@ -215,20 +256,50 @@ def run_training(run: builder.Run, dataset, workdir: str) -> dict[str, Any]:
   return summary
 
 
-def _analysis_batch(dataset, n: int):
-  batch = next(dataset.eval_batches("validation", n))
+def _row_readers(dataset, rows: slice):
+  """``train_batch`` and ``eval_batches`` of ``dataset`` that return this process's ``rows``.
+
+  A dataset whose methods take no ``rows`` argument builds the whole global batch, from which
+  the rows are cut (correct, but every process then reads and augments every example)."""
+
+  def takes_rows(fn) -> bool:
+    return "rows" in inspect.signature(fn).parameters
+
+  if takes_rows(dataset.train_batch):
+    train = functools.partial(dataset.train_batch, rows=rows)
+  else:
+
+    def train(**kw):
+      return {k: v[rows] for k, v in dataset.train_batch(**kw).items()}
+
+  if takes_rows(dataset.eval_batches):
+    evals = functools.partial(dataset.eval_batches, rows=rows)
+  else:
+
+    def evals(split, batch_size):
+      for b in dataset.eval_batches(split, batch_size):
+        yield {k: v[rows] for k, v in b.items()}
+
+  return train, evals
+
+
+def _analysis_batch(dataset, n: int, split: str):
+  batch = next(dataset.eval_batches(split, n))
   return jnp.asarray(batch["image"][: int(batch["mask"].sum())])
 
 
-def epoch_analysis(graphdef, state, dataset, num_examples: int, key, p) -> dict[str, float]:
+def epoch_analysis(
+  graphdef, state, dataset, num_examples: int, key, p, split: str = "validation"
+) -> dict[str, float]:
   """Per-layer smoothing error, dead fraction and noisy-vs-SNN similarity on the first
-  ``num_examples`` validation examples (logged every epoch)."""
+  ``num_examples`` examples of ``split`` (logged every epoch; the test split under the paper's
+  protocol, which has no validation: a report, never a selection)."""
   from asgl_jax import analysis
 
   model = step_lib.merge_model(
     graphdef, jax.device_get(state.params), jax.device_get(state.batch_stats)
   )
-  x = _analysis_batch(dataset, num_examples)
+  x = _analysis_batch(dataset, num_examples, split)
   keys = step_lib.example_keys(key, jnp.int32(0), x.shape[0])
   stats = analysis.spike_statistics(model, x)
   sim = analysis.noisy_snn_similarity(model, x, key=keys, p=p)
@@ -240,14 +311,17 @@ def epoch_analysis(graphdef, state, dataset, num_examples: int, key, p) -> dict[
   return out
 
 
-def final_analysis(graphdef, state, dataset, num_examples: int, key, p, workdir, summary) -> None:
-  """Writes ``analysis.json`` and ``analysis.png`` (spike statistics and energy, App. B.2)."""
+def final_analysis(
+  graphdef, state, dataset, num_examples: int, key, p, workdir, summary, split="validation"
+) -> None:
+  """Writes ``analysis.json`` and ``analysis.png`` (spike statistics and energy, App. B.2) of
+  the first ``num_examples`` examples of ``split``."""
   from asgl_jax import analysis
 
   model = step_lib.merge_model(
     graphdef, jax.device_get(state.params), jax.device_get(state.batch_stats)
   )
-  x = _analysis_batch(dataset, num_examples)
+  x = _analysis_batch(dataset, num_examples, split)
   res = analysis.analyze(model, x, key=step_lib.example_keys(key, jnp.int32(0), x.shape[0]), p=p)
   analysis.write_analysis(res, os.path.join(workdir, "analysis.json"))
   summary["energy_ratio"] = res["energy"]["energy_ratio"]

@@ -99,6 +99,30 @@ def read_history(workdir: str, *, up_to_step: int) -> list[dict[str, float]]:
   return [by_step[k] for k in sorted(by_step)]
 
 
+PARTIAL_EPOCH = "partial_epoch.json"
+
+
+def write_partial_epoch(workdir: str, step: int, sums: dict[str, float]) -> None:
+  """Keeps the running training-metric sums of an epoch cut short at ``step`` (by preemption),
+  so the resumed epoch's record averages over all of its steps."""
+  tmp = os.path.join(workdir, PARTIAL_EPOCH + ".tmp")
+  with open(tmp, "w") as f:
+    json.dump({"step": int(step), "sums": sums}, f)
+  os.replace(tmp, os.path.join(workdir, PARTIAL_EPOCH))
+
+
+def read_partial_epoch(workdir: str, step: int) -> dict[str, float]:
+  """The sums :func:`write_partial_epoch` kept at ``step`` (empty if none were kept there)."""
+  try:
+    with open(os.path.join(workdir, PARTIAL_EPOCH)) as f:
+      rec = json.load(f)
+  except (OSError, ValueError):
+    return {}
+  if not isinstance(rec, dict) or rec.get("step") != step:
+    return {}
+  return {str(k): float(v) for k, v in rec.get("sums", {}).items()}
+
+
 def plot_history(history: list[dict[str, float]], path: str, *, score: str = "accuracy") -> None:
   """Learning curves (loss, the validation ``score`` of both networks, p) and per-layer widths
   to a PNG."""
@@ -113,10 +137,11 @@ def plot_history(history: list[dict[str, float]], path: str, *, score: str = "ac
   ax[0].set_xlabel("epoch")
   ax[0].set_ylabel("loss")
   ax[0].legend()
-  ax[1].plot(ep, [r[f"validation_snn_{score}"] for r in history], label="val: embedded SNN")
-  ax[1].plot(
-    ep, [r[f"validation_noisy_{score}"] for r in history], label="val: noisy network", ls="--"
-  )
+  if f"validation_snn_{score}" in history[-1]:  # absent under the paper's protocol
+    ax[1].plot(ep, [r[f"validation_snn_{score}"] for r in history], label="val: embedded SNN")
+    ax[1].plot(
+      ep, [r[f"validation_noisy_{score}"] for r in history], label="val: noisy network", ls="--"
+    )
   if f"train_{score}" in history[-1]:
     ax[1].plot(ep, [r[f"train_{score}"] for r in history], label="train (noisy)", ls=":")
   if score == "accuracy":

@@ -85,6 +85,52 @@ def classification_scores(outputs: Array, labels: Array) -> dict[str, Array]:
   return {"accuracy": (jnp.argmax(outputs.mean(0), -1) == labels).astype(jnp.float32)}
 
 
+def class_count_scores(outputs: Array, labels: Array, *, num_classes: int) -> dict[str, Array]:
+  """:func:`classification_scores` plus per-example one-hot indicators whose sums are the
+  confusion counts of each class ``c``: ``tp/c`` (predicted c and labelled c), ``pred/c``
+  and ``true/c``. :func:`precision_recall_f1` turns the sums into the macro scores."""
+  pred = jnp.argmax(outputs.mean(0), -1)
+  out = {"accuracy": (pred == labels).astype(jnp.float32)}
+  for c in range(num_classes):
+    p, t = pred == c, labels == c
+    out[f"tp/{c}"] = (p & t).astype(jnp.float32)
+    out[f"pred/{c}"] = p.astype(jnp.float32)
+    out[f"true/{c}"] = t.astype(jnp.float32)
+  return out
+
+
+def precision_recall_f1(scores: dict[str, float]) -> dict[str, float]:
+  """Replaces the class counts of :func:`class_count_scores` (summed, or averaged: only ratios
+  are used) under each prefix (``"test_snn_"`` ...) by the macro-averaged precision, recall
+  and F1 over the classes present in the labels (a class never predicted has precision 0).
+
+  Example:
+    >>> from asgl_jax.train import step
+    >>> s = {"x_tp/0": 1, "x_pred/0": 1, "x_true/0": 2, "x_tp/1": 1, "x_pred/1": 2, "x_true/1": 1}
+    >>> {k: round(v, 4) for k, v in step.precision_recall_f1(s).items()}
+    {'x_precision': 0.75, 'x_recall': 0.75, 'x_f1': 0.6667}
+  """
+  out, counts = {}, {}
+  for k, v in scores.items():
+    head, sep, cls = k.rpartition("/")
+    for kind in ("tp", "pred", "true"):
+      if sep and head.endswith(kind) and cls.isdigit():
+        counts.setdefault(head[: -len(kind)], {}).setdefault(int(cls), {})[kind] = float(v)
+        break
+    else:
+      out[k] = v
+  for prefix, by_class in counts.items():
+    present = [c for c in by_class.values() if c.get("true", 0.0) > 0]
+    prec = [c["tp"] / c["pred"] if c.get("pred", 0.0) > 0 else 0.0 for c in present]
+    rec = [c["tp"] / c["true"] for c in present]
+    f1 = [2 * c["tp"] / (c["pred"] + c["true"]) for c in present]
+    n = max(len(present), 1)
+    out[f"{prefix}precision"] = sum(prec) / n
+    out[f"{prefix}recall"] = sum(rec) / n
+    out[f"{prefix}f1"] = sum(f1) / n
+  return out
+
+
 def reconstruction_scores(outputs: Array, images: Array) -> dict[str, Array]:
   """Per-example PSNR (dB, pixels in ``[0, 1]``) of the clipped time-mean reconstruction."""
   recon = jnp.clip(outputs.mean(0), 0.0, 1.0)
@@ -177,12 +223,15 @@ def make_eval_step(
 
 
 def widths(params) -> dict[str, float]:
-  """Mean width ``α = exp(log α)`` of each spiking layer, by parameter path."""
-  return {
-    k[: -len("/log_alpha")]: float(jnp.mean(jnp.exp(v)))
-    for k, v in flatten(params["spiking"]).items()
-    if k.endswith("/log_alpha")
-  }
+  """Mean width of each spiking layer, by parameter path: ``α = exp(log α)``, or ``α = 1/a``
+  for layers that learn the sharpness ``a`` (:class:`asgl_jax.nn.Sharpness`)."""
+  out = {}
+  for k, v in flatten(params["spiking"]).items():
+    if k.endswith("/log_alpha"):
+      out[k[: -len("/log_alpha")]] = float(jnp.mean(jnp.exp(v)))
+    elif k.endswith("/sharpness"):
+      out[k[: -len("/sharpness")]] = float(jnp.mean(1.0 / jnp.maximum(v, nn.MIN_SHARPNESS)))
+  return out
 
 
 def flatten(tree) -> dict[str, Any]:
