@@ -102,6 +102,49 @@ def check_shared_workdir(workdir: str) -> None:
     )
 
 
+LOCK_FILE = ".asgl_jax_lock"
+
+
+def lock_workdir(workdir: str):
+  """Takes ``<workdir>/.asgl_jax_lock`` for this run (process 0 holds an exclusive ``flock``;
+  the kernel drops it when the process ends, however it ends, so a killed run never leaves it
+  stuck). Another run on the same workdir gets a clear error on every process instead of
+  interleaved checkpoints and metrics. Returns the open lock file (close it to release), or
+  ``None`` where ``fcntl`` does not exist."""
+  try:
+    import fcntl
+  except ImportError:  # not POSIX: no lock
+    return None
+  handle, held_by = None, ""
+  if is_writer():
+    path = os.path.join(workdir, LOCK_FILE)
+    handle = open(path, "a+")  # kept open (and locked) for the run
+    try:
+      fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except OSError:
+      handle.seek(0)
+      held_by = handle.read().strip() or "another process"
+      handle.close()
+      handle = None
+    else:
+      handle.seek(0)
+      handle.truncate()
+      handle.write(f"pid {os.getpid()} on {os.uname().nodename}")
+      handle.flush()
+  ok = handle is not None if is_writer() else True
+  if jax.process_count() > 1:
+    from jax.experimental import multihost_utils
+
+    ok = bool(multihost_utils.broadcast_one_to_all(np.int32(ok)))
+  if not ok:
+    where = f" ({held_by})" if held_by else ""
+    raise RuntimeError(
+      f"{process_tag()}workdir {os.path.abspath(workdir)} is in use by another run{where}: "
+      "wait for it to end or give this run its own --workdir"
+    )
+  return handle
+
+
 def make_mesh(num_devices: int | None = None) -> Mesh:
   """A 1-D mesh with axis ``'data'`` over ``num_devices`` (default: all) devices.
 

@@ -88,7 +88,7 @@ def synthetic_dataset(config, batch_size: int):
 def run_one(name: str, batch_size: int | None) -> dict:
   import jax
 
-  from asgl_jax import models, train
+  from asgl_jax import train
 
   config = importlib.import_module(f"experiments.configs.{name}").get_config()
   with config.unlocked():

@@ -11,12 +11,21 @@ from absl import app, logging
 from asgl_jax import parallel, train
 from asgl_jax.train import builder, preemption
 
+_PROG = "experiments"
+
 
 def run_app(main, module: str) -> None:
   """``absl.app.run(main)`` for ``python -m <module>``; on a CPU-only Linux host the process
   first restarts with transparent huge pages (:func:`asgl_jax.train.relaunch_with_hugepages`)."""
+  global _PROG
+  _PROG = module
   train.relaunch_with_hugepages(module)
   app.run(main)
+
+
+def prog() -> str:
+  """The running main's module name (``experiments.dvs_cifar10``, ...), for messages."""
+  return _PROG
 
 
 def setup(config) -> None:

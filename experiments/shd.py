@@ -18,7 +18,7 @@ flags.mark_flag_as_required("config")
 
 def main(argv):
   del argv
-  common.train_main(_CONFIG.value, _WORKDIR.value, "experiments.shd")
+  common.train_main(_CONFIG.value, _WORKDIR.value, common.prog())
 
 
 if __name__ == "__main__":

@@ -40,7 +40,8 @@ except ImportError:
   )
 
 # %% tags=["parameters"]
-num_epochs = 3
+num_epochs = 3  # the noise study
+ablation_epochs = 15  # the width ablation (docs/ablations.md's table)
 num_train_steps = -1  # > 0 overrides num_epochs (the tests use a few steps)
 widths = (0.5, 1.0, 2.5, 5.0, 10.0)
 fixed_p = (0.0, 0.5, 0.8, 1.0)
@@ -59,7 +60,7 @@ from asgl_jax.train import builder, sweeps
 
 # %%
 config = ablate_width_mnist.get_config()
-config.num_epochs = num_epochs
+config.num_epochs = ablation_epochs
 config.num_train_steps = num_train_steps
 config.ablation.widths = tuple(widths)
 dataset = builder.load_dataset(config)

@@ -352,3 +352,21 @@ def test_dvs_gesture_main_on_generated_recordings(tmp_path):
     "--config.model.kwargs.input_size=16",
   )
   assert s["steps"] == 2 and s["num_classes"] == 11
+
+
+def test_event_mains_name_themselves_in_their_messages(tmp_path):
+  from main_runner import run_python
+
+  r = run_python(
+    [
+      "-m",
+      "experiments.dvs_cifar10",
+      "--config=experiments/configs/dvs_cifar10.py",
+      f"--workdir={tmp_path / 'run'}",
+      f"--config.dataset.data_dir={tmp_path / 'none'}",
+      "--config.dataset.download=False",
+    ]
+  )
+  assert r.returncode == 2, r.stderr[-2000:]
+  assert "\nexperiments.dvs_cifar10: DVS-CIFAR10: neither" in "\n" + r.stderr
+  assert "experiments.shd" not in r.stderr

@@ -267,6 +267,11 @@ def test_nan_loss_stops_with_step_and_keeps_checkpoint(tmp_path):
     ({"noise.p0": 1.5}, "p0"),
     ({"loss": "hinge"}, "loss"),
     ({"model.name": "resnet1000"}, "resnet18"),
+    ({"learning_rate": -0.1}, r"learning_rate must be > 0, got -0.1"),
+    ({"learning_rate": float("nan")}, r"learning_rate must be > 0, got nan"),
+    ({"weight_decay": -5e-4}, r"weight_decay must be >= 0"),
+    ({"momentum": 2.0}, r"momentum must be in \[0, 1\)"),
+    ({"spiking_lr": -1.0}, r"spiking_lr must be >= 0"),
   ],
 )
 def test_bad_config_values_are_rejected(tmp_path, override, match):
@@ -415,3 +420,31 @@ def test_classify_f1_task_reports_f1_in_the_summary(tmp_path):
     assert 0.0 <= summary[k] <= 1.0, k
   record = json.loads((tmp_path / "metrics.jsonl").read_text())
   assert "validation_snn_f1" in record and not any("/" in k and "tp" in k for k in record)
+
+
+@pytest.mark.skipif(sys.platform == "win32", reason="flock is POSIX")
+def test_a_busy_workdir_is_refused_and_a_killed_runs_lock_does_not_stick(tmp_path):
+  from asgl_jax import parallel
+
+  holder = subprocess.Popen(
+    [
+      sys.executable,
+      "-c",
+      "import fcntl, sys, time\n"
+      "f = open(sys.argv[1], 'a+'); fcntl.flock(f, fcntl.LOCK_EX)\n"
+      "f.write('pid 4242 on testhost'); f.flush(); print('held', flush=True); time.sleep(120)",
+      str(tmp_path / parallel.LOCK_FILE),
+    ],
+    stdout=subprocess.PIPE,
+    text=True,
+  )
+  try:
+    assert holder.stdout.readline().strip() == "held"
+    with pytest.raises(RuntimeError, match=r"in use by another run \(pid 4242 on testhost\)"):
+      train.train_and_evaluate(tiny_config(num_epochs=1), str(tmp_path), tiny_dataset())
+  finally:
+    holder.kill()
+    holder.wait(timeout=30)
+  # the kernel released the killed holder's lock: the run goes ahead
+  summary = train.train_and_evaluate(tiny_config(num_epochs=1), str(tmp_path), tiny_dataset())
+  assert summary["steps"] == 4

@@ -87,6 +87,14 @@ def validate_config(config) -> None:
     raise ValueError(f"config.task must be one of {sorted(TASKS)}, got {config.task!r}")
   if config.get("protocol", "heldout") not in PROTOCOLS:
     raise ValueError(f"config.protocol must be one of {PROTOCOLS}, got {config.protocol!r}")
+  for field, ok, want in (
+    ("learning_rate", config.learning_rate > 0, "> 0"),
+    ("spiking_lr", config.spiking_lr >= 0, ">= 0"),
+    ("weight_decay", config.weight_decay >= 0, ">= 0"),
+    ("momentum", 0 <= config.momentum < 1, "in [0, 1)"),
+  ):
+    if not ok:  # NaN fails every comparison, so it lands here too
+      raise ValueError(f"config.{field} must be {want}, got {config[field]!r}")
   if config.batch_size < 1:
     raise ValueError(f"config.batch_size must be >= 1, got {config.batch_size}")
   if config.time_steps < 1:

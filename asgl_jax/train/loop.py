@@ -50,6 +50,15 @@ def run_training(run: builder.Run, dataset, workdir: str) -> dict[str, Any]:
   """
   t_start = time.perf_counter()
   os.makedirs(workdir, exist_ok=True)
+  lock = parallel.lock_workdir(workdir)
+  try:
+    return _run(run, dataset, workdir, t_start)
+  finally:
+    if lock is not None:
+      lock.close()
+
+
+def _run(run: builder.Run, dataset, workdir: str, t_start: float) -> dict[str, Any]:
   parallel.check_shared_workdir(workdir)
   writes = parallel.is_writer()
   mesh = parallel.make_mesh(run.num_devices)

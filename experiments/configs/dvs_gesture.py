@@ -13,9 +13,11 @@ Split: the paper's random 9:1 split of all samples (1,208 / 134) by default;
 dataset.split=official uses the dataset's own subject split (trials_to_train/test.txt).
 Data: DvsGesture.tar.gz (manual download from IBM) or its extracted folder in data_dir, or
 dataset.source=tonic (pip install asgl_jax[events]) to use tonic's auto-downloaded copy.
-Memory: T = 60 × B = 16 at 128×128 keeps an estimated ~30 GB of activations for backprop (from
-the tensor sizes; not measured here); on a smaller GPU
-set neuron.remat=True, or dataset.frame_size=64 (model.kwargs.input_size=64 to match).
+Memory: T = 60 frames at 128×128 is large. Measured on a CPU (benchmarks/full_scale_smoke.py):
+two training steps at batch 1 peak at 7.6 GiB of host memory, and at batch 4 XLA asks for one
+28.9 GB buffer, i.e. roughly 7 GB per example: expect on the order of 110 GB at B = 16 (not yet
+measured on an accelerator). On a smaller device set neuron.remat=True, or
+dataset.frame_size=64 (model.kwargs.input_size=64 to match).
 """
 
 import ml_collections
