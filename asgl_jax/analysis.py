@@ -184,7 +184,14 @@ def _ones_op(module, x):
 
 @contextlib.contextmanager
 def _counting(records: list):
+  """Records ``(layer, input)`` of every conv / dense call, including dense layers that
+  :func:`asgl_jax.nn.apply_folded` computes on bool / integer spikes without calling them."""
   originals = {cls: cls.__call__ for cls in (nnx.Conv, nnx.Linear)}
+  spike_linear = nn._spike_linear
+
+  def counted_spike_linear(layer, s):
+    records.append((layer, jnp.asarray(s).astype(jnp.float32)))
+    return spike_linear(layer, s)
 
   def wrap(cls):
     orig = originals[cls]
@@ -198,14 +205,16 @@ def _counting(records: list):
   try:
     for cls in originals:
       cls.__call__ = wrap(cls)
+    nn._spike_linear = counted_spike_linear
     yield
   finally:
     for cls, orig in originals.items():
       cls.__call__ = orig
+    nn._spike_linear = spike_linear
 
 
 def synaptic_operations(
-  model: nnx.Module, x: Array, *, direct_input: bool = True
+  model: nnx.Module, x: Array, *, direct_input: bool | None = None
 ) -> dict[str, Any]:
   """Synaptic operations and energy of the embedded SNN on ``x`` vs the same network as an ANN.
 
@@ -216,7 +225,9 @@ def synaptic_operations(
   (Eq. 30): once for a static input, once per step for a sequence input. With
   ``direct_input`` the first synaptic layer sees analog input and is counted as
   MAC in the SNN too (as many times as the network computes it: once for a
-  static image, whose first layer is shared by all steps).
+  static image, whose first layer is shared by all steps). By default (``None``) the input's
+  dtype decides: floating point is analog (direct encoding), bool or integer is spikes (an
+  event dataset's layout), whose first layer is counted as AC like every other.
 
   Returns:
     ``{"layers": [...], "snn_energy_pj", "ann_energy_pj", "energy_ratio", "sop", "mac"}``
@@ -235,6 +246,9 @@ def synaptic_operations(
     >>> bool(abs(ops["energy_ratio"] - ops["snn_energy_pj"] / ops["ann_energy_pj"]) < 1e-9)
     True
   """
+  x = jnp.asarray(x)
+  if direct_input is None:
+    direct_input = bool(jnp.issubdtype(x.dtype, jnp.floating))
   records: list = []
   with _counting(records):
     out = model(x, train=False)  # [T, B, classes]
@@ -311,7 +325,7 @@ def _named(model):
 
 
 def analyze(
-  model: nnx.Module, x: Array, *, key, p: float, direct_input: bool = True
+  model: nnx.Module, x: Array, *, key, p: float, direct_input: bool | None = None
 ) -> dict[str, Any]:
   """Everything above on one batch ``x``: per-layer statistics, similarity and energy.
 

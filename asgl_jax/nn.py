@@ -102,13 +102,20 @@ def apply_folded(layer, x: Array) -> Array:
   """
   if not jnp.issubdtype(x.dtype, jnp.floating):
     if _takes_spikes(layer):
-      y = sparse.spike_matmul(x, layer.kernel[...])
-      return y if layer.bias is None else y + layer.bias[...]
+      return _spike_linear(layer, x)
     x = x.astype(jnp.float32)
   if x.ndim <= 2:
     return layer(x)
   y = layer(x.reshape((-1, x.shape[-1])))
   return y.reshape((*x.shape[:-1], y.shape[-1]))
+
+
+def _spike_linear(layer, s: Array) -> Array:
+  """``layer`` (an ``nnx.Linear``) on bool / integer spikes ``s``, event-driven where that pays
+  (:func:`asgl_jax.sparse.spike_matmul`). A module-level function so that
+  :func:`asgl_jax.analysis.synaptic_operations` can count the layer it computes."""
+  y = sparse.spike_matmul(s, layer.kernel[...])
+  return y if layer.bias is None else y + layer.bias[...]
 
 
 def _takes_spikes(layer) -> bool:

@@ -138,3 +138,44 @@ def test_recurrent_and_sequence_counts():
   assert by["recurrent:recurrent"]["snn_ops"] == pytest.approx(s[:-1].sum() * 6 / 3)
   assert by["recurrent:recurrent"]["ann_macs"] == 6 * 6 * 4
   assert by["1:Linear"]["ann_macs"] == 6 * 2 * 4
+
+
+def _known_rsnn():
+  """An RSNN 3-2(recurrent)-2 whose hidden spikes are known by hand: input
+  weights 2 (threshold 1, γ = 0.5), no recurrent drive, so a hidden neuron fires exactly at the
+  steps where some input spikes."""
+  model = models.get_model(
+    "rsnn", num_classes=2, time_steps=3, in_features=3, hidden=2, rngs=nnx.Rngs(0)
+  )
+  model.recurrent.dense.kernel[...] = jnp.full((3, 2), 2.0)
+  model.recurrent.dense.bias[...] = jnp.zeros(2)
+  model.recurrent.recurrent_kernel[...] = jnp.zeros((2, 2))
+  return model
+
+
+def test_energy_of_a_spike_input_network_counts_its_input_layer_for_every_dtype():
+  model = _known_rsnn()
+  spikes = np.array([[[1, 0, 1]], [[0, 0, 0]], [[0, 1, 0]]], bool)  # [T = 3, B = 1, F = 3]
+  # hidden spikes: [[1, 1], [0, 0], [1, 1]] (inputs at t = 0 and t = 2 only)
+  want_layers = [
+    ("input", 3 * 2, 3 * 2 * 3),  # 3 input spikes × fan-out 2; the ANN: 3·2 MACs × 3 steps
+    ("readout", 4 * 2, 2 * 2 * 3),  # 4 hidden spikes × 2 classes
+    ("recurrent", 2 * 2, 2 * 2 * 3),  # the spikes of t = 0, 1 reach t = 1, 2: 2 spikes × 2
+  ]
+  results = [
+    analysis.synaptic_operations(model, jnp.asarray(spikes)),
+    analysis.synaptic_operations(model, jnp.asarray(spikes, jnp.uint8)),
+    analysis.synaptic_operations(model, jnp.asarray(spikes, jnp.float32), direct_input=False),
+  ]
+  for res in results:
+    layers = res["layers"]
+    assert len(layers) == 3, [r["layer"] for r in layers]
+    assert [r["snn_op_kind"] for r in layers] == ["AC", "AC", "AC"]  # nothing counted as MAC
+    assert [r["snn_ops"] for r in layers] == [w[1] for w in want_layers]
+    assert [r["ann_macs"] for r in layers] == [w[2] for w in want_layers]
+    assert res["sop"] == 18 and res["mac"] == 42
+    np.testing.assert_allclose(res["energy_ratio"], 18 * 0.9 / (42 * 4.6))
+  assert results[0]["layers"][0]["layer"].endswith("Linear")  # the input projection comes first
+  # float input is analog unless told: then the first layer is a MAC layer
+  analog = analysis.synaptic_operations(model, jnp.asarray(spikes, jnp.float32))
+  assert analog["layers"][0]["snn_op_kind"] == "MAC"
