@@ -6,6 +6,8 @@
 #   bash benchmarks/gpu_run.sh fetch        # on a machine with pip and the internet: spyx and
 #                                           # the packages it needs, as Python 3.12 wheels in .whl/
 #   bash benchmarks/gpu_run.sh run [OUTDIR] # on the GPU machine (default OUTDIR: $OUT or ./gpu_out)
+#   bash benchmarks/gpu_run.sh smoke [OUTDIR]  # a second call: the largest full-scale config of
+#                                           # each family, two steps at its own batch, peak memory
 #
 # The GPU machines lent to this project run an image with jax[cuda], flax, optax, orbax and
 # PyTorch but cannot reach the network: spyx travels as wheels in .whl/ (installed with
@@ -57,8 +59,20 @@ run() {
     --json "$out/gpu.json" 2>&1 | tee "$out/table.txt"
 }
 
+smoke() {
+  local out=${1:-${OUT:-gpu_out}}
+  mkdir -p "$out"
+  export PYTHONPATH="$PWD${PYTHONPATH:+:$PYTHONPATH}" PYTHONUNBUFFERED=1
+  export XLA_PYTHON_CLIENT_PREALLOCATE=false
+  # About 1 minute per config (start, compile, two steps); DVS Gesture may not fit its batch 16.
+  timeout "${SMOKE_TIMEOUT:-540}" python3 benchmarks/full_scale_smoke.py \
+    --configs "${SMOKE_CONFIGS:-cifar10_resnet18_t4,cifar100_cifarnet_t4,cifar10_resnet19_t3_width,tinyimagenet_vgg13_t8,dvs_cifar10,shd,medlydb,dvs_gesture}" \
+    --timeout "${SMOKE_CONFIG_TIMEOUT:-150}" --json "$out/smoke.json" 2>&1 | tee "$out/smoke.txt"
+}
+
 case "${1:-}" in
   fetch) fetch ;;
   run) shift; run "$@" ;;
-  *) echo "usage: bash benchmarks/gpu_run.sh fetch | run [OUTDIR]" >&2; exit 2 ;;
+  smoke) shift; smoke "$@" ;;
+  *) echo "usage: bash benchmarks/gpu_run.sh fetch | run [OUTDIR] | smoke [OUTDIR]" >&2; exit 2 ;;
 esac
