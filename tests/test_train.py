@@ -251,11 +251,35 @@ def test_nan_loss_stops_with_step_and_keeps_checkpoint(tmp_path):
         b["image"] = np.full_like(b["image"], np.nan)
       return b
 
-  with pytest.raises(FloatingPointError, match=r"step 7.*step 4"):
+  with pytest.raises(FloatingPointError, match=r"non-finite inputs.* at step 7.*step 4"):
     train.train_and_evaluate(
       tiny_config(num_epochs=3), str(tmp_path), Poisoned(ds.splits, num_classes=2)
     )
   assert sorted(os.listdir(tmp_path / "checkpoints")) == ["4"]
+
+
+def test_nan_at_p_1_is_caught_although_the_loss_stays_finite(tmp_path):
+  """At p = 1 (SG, or ASGL once p reaches 1) a NaN potential is a zero spike with zero
+  gradient: the loss stays finite. The step's finiteness flags still stop the run."""
+  ds = tiny_dataset()
+
+  class OneNaN(data.ArrayDataset):
+    def train_batch(self, *, epoch, index, **kw):
+      b = super().train_batch(epoch=epoch, index=index, **kw)
+      if epoch == 0 and index == 1:
+        b["image"] = b["image"].copy()
+        b["image"][0, 0, 0, 0] = np.nan  # one pixel of one image
+      return b
+
+  with pytest.raises(FloatingPointError) as e:
+    train.train_and_evaluate(
+      tiny_config(method="sg", num_epochs=2), str(tmp_path), OneNaN(ds.splits, num_classes=2)
+    )
+  msg = str(e.value)
+  assert msg.startswith("non-finite inputs") and " at step 2 " in msg
+  assert "No checkpoint had been written yet" in msg
+  assert "(loss nan)" not in msg  # the loss was finite: only the input check caught it
+  assert not (tmp_path / "checkpoints").exists() or not os.listdir(tmp_path / "checkpoints")
 
 
 @pytest.mark.parametrize(

@@ -135,11 +135,17 @@ def _run(run: builder.Run, dataset, workdir: str, t_start: float) -> dict[str, A
   train_sums = reporting.read_partial_epoch(workdir, start_step) if start_step else {}
 
   def consume(step_done: int, metrics) -> None:
-    m = jax.device_get(metrics)
-    if not np.isfinite(m["loss"]):
+    m = dict(jax.device_get(metrics))
+    finite = np.asarray(m.pop("finite", np.ones(len(step_lib.FINITE_CHECKS))))
+    if not np.isfinite(m["loss"]) or not finite.all():
+      bad = [n for n, ok in zip(step_lib.FINITE_CHECKS, finite) if not ok] or ["loss"]
+      kept = (
+        f"The last good checkpoint (step {last_good}) is kept in {ckpt.path}."
+        if ckpt.latest_step() is not None
+        else "No checkpoint had been written yet."
+      )
       raise FloatingPointError(
-        f"non-finite training loss ({m['loss']}) at step {step_done}; stopping. The last good "
-        f"checkpoint (step {last_good}) is kept in {ckpt.path}."
+        f"non-finite {', '.join(bad)} at step {step_done} (loss {m['loss']}); stopping. {kept}"
       )
     for k, v in m.items():
       train_sums[k] = train_sums.get(k, 0.0) + float(v)

@@ -138,6 +138,18 @@ def reconstruction_scores(outputs: Array, images: Array) -> dict[str, Array]:
   return {"psnr": 10.0 * jnp.log10(1.0 / jnp.maximum(mse, 1e-12))}
 
 
+FINITE_CHECKS = ("inputs", "parameters", "gradients", "loss")
+
+
+def _all_finite(tree) -> Array:
+  leaves = [
+    jnp.all(jnp.isfinite(x))
+    for x in jax.tree_util.tree_leaves(tree)
+    if jnp.issubdtype(jnp.asarray(x).dtype, jnp.inexact)
+  ]
+  return jnp.all(jnp.stack(leaves)) if leaves else jnp.bool_(True)
+
+
 def make_train_step(
   graphdef,
   tx: optax.GradientTransformation,
@@ -159,6 +171,12 @@ def make_train_step(
     target: the batch entry the loss compares with (``"label"``, or ``"image"`` to reconstruct).
     fixed_p: a spike-mode probability known at trace time (``1.0`` for SG: no mask is ever
       sampled); the step's ``p`` argument is then ignored.
+
+  ``metrics["finite"]`` holds four flags, 1 where everything is finite: the inputs, the
+  parameters the step started from, the gradients and the loss. At p = 1 a NaN becomes a
+  silent zero spike with zero gradient, so the loss alone does not show it; the loop reads the
+  flags one step late (no host sync per step) and stops on the first 0
+  (:data:`FINITE_CHECKS` names them).
   """
 
   def train_step(state: TrainState, batch, key, p):
@@ -180,6 +198,14 @@ def make_train_step(
       "loss": loss,
       **metrics_fn(out, batch[target]),
       "grad_norm": optax.tree.norm(grads["weights"]),
+      "finite": jnp.stack(
+        [
+          _all_finite(batch["image"]),
+          _all_finite(state.params),
+          _all_finite(grads),
+          jnp.isfinite(loss),
+        ]
+      ).astype(jnp.float32),
     }
     return TrainState(state.step + 1, params, stats, opt_state), metrics
 
