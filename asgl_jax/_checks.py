@@ -33,6 +33,28 @@ def check_alpha(fn: str, alpha, u_shape: tuple[int, ...]) -> None:
     a = np.asarray(alpha)
     if not np.all(a > 0):  # also catches NaN
       raise ValueError(f"{fn}: alpha (the width) must be > 0, got min {a.min()!r}")
+    tiny = np.finfo(a.dtype).tiny
+    if not np.all(np.isfinite(a)) or not np.all(a >= tiny):  # inf, or subnormal: 1/α overflows
+      raise ValueError(
+        f"{fn}: alpha (the width) must be finite and at least {tiny:.3g} (a normal "
+        f"{a.dtype} number), got {a.min()!r} .. {a.max()!r}"
+      )
+
+
+def check_neuron(fn: str, *, time_steps: int | None = None, **params) -> None:
+  """Neuron constants, where concrete: decays (``decay``, ``synapse_decay``, ``beta_m``,
+  ``beta_s``) in ``[0, 1]``, ``threshold`` and ``u0`` finite; ``time_steps`` >= 1."""
+  if time_steps is not None and time_steps < 1:
+    raise ValueError(f"{fn}: need at least one time step, got T = {time_steps}")
+  for name, value in params.items():
+    if value is None or not is_concrete(value):
+      continue
+    v = np.asarray(value, np.float64)
+    if name in ("threshold", "u0"):
+      if not np.all(np.isfinite(v)):
+        raise ValueError(f"{fn}: {name} must be finite, got {value!r}")
+    elif not np.all((v >= 0.0) & (v <= 1.0)):  # NaN fails too
+      raise ValueError(f"{fn}: {name} must be in [0, 1], got {value!r}")
 
 
 def check_p(fn: str, p) -> None:

@@ -197,6 +197,8 @@ def lif_scan(
     (Array([0., 1., 0.], dtype=float32), Array([0.75], dtype=float32))
   """
   currents = _check_time_major("lif", currents)
+  _checks.check_neuron("lif", time_steps=currents.shape[0], decay=decay, threshold=threshold)
+  _checks.check_alpha("lif", jnp.asarray(alpha, jnp.result_type(float)), currents.shape[1:])
   kw, key = _spike_kwargs("lif", key=key, p=p, surrogate=surrogate, train=train)
   if init_state is None:
     zeros = jnp.zeros(currents.shape[1:], currents.dtype)
@@ -389,6 +391,15 @@ def clif_scan(
     Array([0., 1., 0.], dtype=float32)
   """
   currents = _check_time_major("clif", currents)
+  _checks.check_neuron(
+    "clif",
+    time_steps=currents.shape[0],
+    beta_m=beta_m,
+    beta_s=beta_s,
+    threshold=threshold,
+    u0=u0,
+  )
+  _checks.check_alpha("clif", jnp.asarray(alpha, jnp.result_type(float)), currents.shape[1:])
   kw, key = _spike_kwargs("clif", key=key, p=p, surrogate=surrogate, train=train)
   if u0 is None:
     u0 = clif_norm(beta_m, beta_s)
@@ -506,6 +517,16 @@ def recurrent_lif_scan(
            [0., 0.]], dtype=float32)
   """
   inputs = _check_time_major("recurrent_lif", inputs)
+  _checks.check_neuron(
+    "recurrent_lif",
+    time_steps=inputs.shape[0],
+    decay=decay,
+    threshold=threshold,
+    synapse_decay=synapse_decay,
+  )
+  _checks.check_alpha(
+    "recurrent_lif", jnp.asarray(alpha, jnp.result_type(float)), inputs.shape[1:]
+  )
   recurrent_weight = jnp.asarray(recurrent_weight)
   n = inputs.shape[-1] if inputs.ndim >= 2 else None
   if recurrent_weight.shape != (n, n):

@@ -144,6 +144,7 @@ def sample_mask(key, p, shape) -> Array:
     >>> asgl_jax.sample_mask(jax.random.key(0), 1.0, (3,))       # p = 1: all spike mode
     Array([ True,  True,  True], dtype=bool)
   """
+  _checks.check_p("sample_mask", p)
   shape = tuple(shape)
   batch = _key_batch_shape("sample_mask", key)
   if shape[: len(batch)] != batch:

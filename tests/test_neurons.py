@@ -362,3 +362,39 @@ def test_fused_scan_under_vmap_jit_and_checkpoint():
   np.testing.assert_allclose(
     ck(1.0), jax.grad(lambda a: loss(x[0], a, keys[0], False))(1.0), rtol=1e-5
   )
+
+
+_X = jnp.ones((3, 2, 4))
+_V = jnp.zeros((4, 4))
+
+
+@pytest.mark.parametrize(
+  "call, match",
+  [
+    (lambda: asgl_jax.clif_scan(_X, 0.0, train=False), "alpha"),
+    (lambda: asgl_jax.lif_scan(_X, -1.0, key=jax.random.key(0), p=0.5, fused=False), "alpha"),
+    (
+      lambda: asgl_jax.lif_scan(_X.astype(jnp.bfloat16), 0.0, key=jax.random.key(0), p=0.5),
+      "alpha",
+    ),
+    (lambda: asgl_jax.lif_scan(_X, 0.0, remat=True), "alpha"),
+    (lambda: asgl_jax.lif_scan(_X, -2.0, train=False), "alpha"),
+    (lambda: asgl_jax.recurrent_lif_scan(_X, _V, -1.0, synapse_decay=0.5), "alpha"),
+    (lambda: asgl_jax.lif_scan(_X, float("inf")), "finite"),
+    (lambda: asgl_jax.lif_scan(_X, 1e-40), "normal"),
+    (lambda: asgl_jax.lif_scan(_X, 1.0, decay=1.5), r"decay must be in \[0, 1\]"),
+    (lambda: asgl_jax.lif_scan(_X, 1.0, decay=-0.1), r"decay must be in \[0, 1\]"),
+    (lambda: asgl_jax.lif_scan(_X, 1.0, threshold=float("nan")), "threshold must be finite"),
+    (lambda: asgl_jax.clif_scan(_X, 1.0, beta_m=1.2), r"beta_m must be in \[0, 1\]"),
+    (lambda: asgl_jax.recurrent_lif_scan(_X, _V, 1.0, synapse_decay=2.0), "synapse_decay"),
+    (lambda: asgl_jax.lif_scan(jnp.ones((0, 2, 4)), 1.0), "at least one time step"),
+    (lambda: asgl_jax.sample_mask(jax.random.key(0), 1.5, (3,)), r"p .* must be in \[0, 1\]"),
+    (lambda: asgl_jax.sample_mask(jax.random.key(0), -1.0, (3,)), r"must be in \[0, 1\]"),
+    (lambda: asgl_jax.sample_mask(jax.random.key(0), float("nan"), (3,)), r"must be in \[0, 1\]"),
+  ],
+)
+def test_every_entry_point_rejects_bad_neuron_arguments_clearly(call, match):
+  """One set of checks (asgl_jax._checks) for every scan, fused or not, in any dtype, with or
+  without remat, in training and evaluation; the error names the argument."""
+  with pytest.raises(ValueError, match=match):
+    call()
