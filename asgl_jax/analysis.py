@@ -157,6 +157,68 @@ def noisy_snn_similarity(model: nnx.Module, x: Array, *, key, p: float) -> dict[
   return {k: _cos(noisy[k]["spikes"], snn[k]["spikes"]) for k in snn}
 
 
+def _per_sample_cos(a, b) -> np.ndarray:
+  """Cosine of ``a`` and ``b`` (``[T, B, ...]``) per example ``b``: ``[B]`` (1 where both are
+  all zero, 0 where only one is)."""
+  a = np.moveaxis(np.asarray(a, np.float64), 1, 0).reshape(np.shape(a)[1], -1)
+  b = np.moveaxis(np.asarray(b, np.float64), 1, 0).reshape(np.shape(b)[1], -1)
+  na, nb = np.linalg.norm(a, axis=1), np.linalg.norm(b, axis=1)
+  dot = np.sum(a * b, axis=1)
+  with np.errstate(invalid="ignore", divide="ignore"):
+    cos = dot / (na * nb)
+  return np.where((na == 0) & (nb == 0), 1.0, np.where((na == 0) | (nb == 0), 0.0, cos))
+
+
+def paper_metrics(model: nnx.Module, x: Array, *, key, p: float) -> dict[str, Any]:
+  """The paper's layer metrics on examples ``x``, each computed per example as the paper does.
+
+  - ``similarity`` (Fig. 3e, Fig. 7): per example, the cosine of each spiking layer's output in
+    the noisy network (masks at ``p``) and in the embedded SNN, averaged over layers: ``S``;
+    reported as its ``mean`` and ``std`` over the examples (and per layer, ``per_layer``).
+  - ``dead_fraction`` (Fig. 6a): per layer, the share of neurons that do not fire at any step
+    for an example, averaged over examples (each example a trial).
+  - ``smoothing_error`` (Fig. 6b): per layer, ``1 − cos(a, s)`` of the analog network's
+    activations ``a = H_α(u)`` (p = 0: every layer analog, fed by analog layers) and the
+    embedded SNN's spikes ``s``, per example, averaged over examples.
+
+  :func:`spike_statistics` and :func:`noisy_snn_similarity` keep the pooled variants (one cosine
+  over all examples; a neuron dead if silent on every example).
+
+  Example:
+    >>> import jax, jax.numpy as jnp
+    >>> from flax import nnx
+    >>> from asgl_jax import analysis, models
+    >>> model = models.get_model("mlp", num_classes=3, time_steps=2, in_features=4,
+    ...                          hidden=(5, 5), rngs=nnx.Rngs(0))
+    >>> x = jax.random.normal(jax.random.key(0), (8, 4)) * 3
+    >>> m = analysis.paper_metrics(model, x, key=jax.random.key(1), p=1.0)
+    >>> round(m["similarity"]["mean"], 6), round(m["similarity"]["std"], 6)  # p = 1: the SNN
+    (1.0, 0.0)
+    >>> sorted(m["dead_fraction"]) == sorted(m["smoothing_error"]) == ["lifs/0", "lifs/1"]
+    True
+  """
+  snn, _ = record_layers(model, x, train=False)
+  noisy, _ = record_layers(model, x, key=key, p=p, train=True)
+  analog, _ = record_layers(model, x, key=key, p=0.0, train=True)
+  per_layer = {k: _per_sample_cos(noisy[k]["spikes"], snn[k]["spikes"]) for k in snn}
+  s = np.mean(np.stack(list(per_layer.values())), axis=0) if per_layer else np.zeros(0)
+  dead, err = {}, {}
+  for k, rec in snn.items():
+    spikes = np.asarray(rec["spikes"], np.float64)  # [T, B, ...]
+    fired = spikes.sum(axis=0).reshape(spikes.shape[1], -1) > 0  # [B, neurons]
+    dead[k] = float(np.mean(1.0 - fired.mean(axis=1)))
+    err[k] = float(np.mean(1.0 - _per_sample_cos(analog[k]["spikes"], spikes)))
+  return {
+    "similarity": {
+      "mean": float(s.mean()) if s.size else float("nan"),
+      "std": float(s.std()) if s.size else float("nan"),
+      "per_layer": {k: float(v.mean()) for k, v in per_layer.items()},
+    },
+    "dead_fraction": dead,
+    "smoothing_error": err,
+  }
+
+
 # ----------------------------------------------------------------------------- energy
 
 
@@ -338,13 +400,17 @@ def analyze(
     >>> x = jax.random.normal(jax.random.key(0), (8, 4)) * 3
     >>> res = analysis.analyze(model, x, key=jax.random.key(1), p=0.8)
     >>> sorted(res)
-    ['energy', 'layers']
+    ['energy', 'layers', 'paper']
   """
   stats = spike_statistics(model, x)
   sim = noisy_snn_similarity(model, x, key=key, p=p)
   for k, v in sim.items():
     stats.setdefault(k, {})["noisy_snn_cosine"] = v
-  return {"layers": stats, "energy": synaptic_operations(model, x, direct_input=direct_input)}
+  return {
+    "layers": stats,
+    "paper": paper_metrics(model, x, key=key, p=p),
+    "energy": synaptic_operations(model, x, direct_input=direct_input),
+  }
 
 
 def plot_analysis(result: dict[str, Any], path: str) -> None:

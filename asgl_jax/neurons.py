@@ -524,9 +524,7 @@ def recurrent_lif_scan(
     threshold=threshold,
     synapse_decay=synapse_decay,
   )
-  _checks.check_alpha(
-    "recurrent_lif", jnp.asarray(alpha, jnp.result_type(float)), inputs.shape[1:]
-  )
+  _checks.check_alpha("recurrent_lif", jnp.asarray(alpha, jnp.result_type(float)), inputs.shape[1:])
   recurrent_weight = jnp.asarray(recurrent_weight)
   n = inputs.shape[-1] if inputs.ndim >= 2 else None
   if recurrent_weight.shape != (n, n):

@@ -179,3 +179,39 @@ def test_energy_of_a_spike_input_network_counts_its_input_layer_for_every_dtype(
   # float input is analog unless told: then the first layer is a MAC layer
   analog = analysis.synaptic_operations(model, jnp.asarray(spikes, jnp.float32))
   assert analog["layers"][0]["snn_op_kind"] == "MAC"
+
+
+def test_per_sample_cosine_by_hand():
+  a = np.array([[[1.0, 0.0], [0.0, 0.0]], [[1.0, 0.0], [0.0, 0.0]]])  # [T = 2, B = 2, N = 2]
+  b = np.array([[[1.0, 1.0], [0.0, 0.0]], [[0.0, 0.0], [1.0, 0.0]]])
+  # example 0: a = (1,0,1,0), b = (1,1,0,0): cos = 1/(√2·√2) = 0.5; example 1: a = 0, b ≠ 0: 0
+  np.testing.assert_allclose(analysis._per_sample_cos(a, b), [0.5, 0.0])
+  np.testing.assert_allclose(analysis._per_sample_cos(a * 0, b * 0), [1.0, 1.0])
+
+
+def test_paper_metrics_against_a_one_step_network_by_hand():
+  """T = 1: u = W x − ϑ, the SNN fires where u ≥ 0, the analog network outputs
+  H_α(u) = clip(u/α + 1/2, 0, 1) (rect, α = 1); no reset or decay is involved."""
+  m = models.SpikingMLP(
+    3, [4], num_classes=2, time_steps=1, rngs=nnx.Rngs(0), neuron={"threshold": 0.3}
+  )
+  w = np.array([[1.0, 0.0, 0.5, -1.0], [0.0, 1.0, 0.5, -1.0], [0.0, 0.0, 0.0, -1.0]])
+  m.dense[0].kernel[...] = jnp.asarray(w)
+  m.dense[0].bias[...] = jnp.zeros(4)
+  x = np.array([[1.0, 0.0, 0.0], [0.0, 0.2, 0.0], [0.4, 0.4, 0.0]], np.float32)
+  u = x @ w - 0.3  # [B, 4]
+  s = (u >= 0).astype(np.float64)
+  h = np.clip(u + 0.5, 0.0, 1.0)
+  res = analysis.paper_metrics(m, jnp.asarray(x), key=jax.random.key(0), p=0.5)
+  # dead: neurons silent for each example, averaged: s = [1,0,1,0], [0,0,0,0], [1,1,1,0]
+  assert s.sum(axis=1).tolist() == [2, 0, 3]
+  np.testing.assert_allclose(res["dead_fraction"]["lifs/0"], np.mean([2 / 4, 4 / 4, 1 / 4]))
+  cos = [
+    0.0 if not s[i].any() else h[i] @ s[i] / (np.linalg.norm(h[i]) * np.linalg.norm(s[i]))
+    for i in range(3)
+  ]
+  np.testing.assert_allclose(res["smoothing_error"]["lifs/0"], 1 - np.mean(cos), rtol=1e-5)
+  # the pooled variant differs: one cosine over all examples
+  pooled = 1 - (h.ravel() @ s.ravel()) / (np.linalg.norm(h) * np.linalg.norm(s))
+  assert abs(res["smoothing_error"]["lifs/0"] - pooled) > 0.05
+  assert 0.0 <= res["similarity"]["mean"] <= 1.0 and res["similarity"]["std"] >= 0.0

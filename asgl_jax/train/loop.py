@@ -306,7 +306,8 @@ def _analysis_batch(dataset, n: int, split: str):
 def epoch_analysis(
   graphdef, state, dataset, num_examples: int, key, p, split: str = "validation"
 ) -> dict[str, float]:
-  """Per-layer smoothing error, dead fraction and noisy-vs-SNN similarity on the first
+  """Per-layer smoothing error, dead fraction and noisy-vs-SNN similarity (pooled, and as the
+  paper defines them: :func:`asgl_jax.analysis.paper_metrics`) on the first
   ``num_examples`` examples of ``split`` (logged every epoch; the test split under the paper's
   protocol, which has no validation: a report, never a selection)."""
   from asgl_jax import analysis
@@ -318,11 +319,17 @@ def epoch_analysis(
   keys = step_lib.example_keys(key, jnp.int32(0), x.shape[0])
   stats = analysis.spike_statistics(model, x)
   sim = analysis.noisy_snn_similarity(model, x, key=keys, p=p)
-  out = {}
+  paper = analysis.paper_metrics(model, x, key=keys, p=p)
+  out = {
+    "similarity_S/mean": paper["similarity"]["mean"],  # Fig. 3e: per example, over layers
+    "similarity_S/std": paper["similarity"]["std"],
+  }
   for layer, st in stats.items():
     out[f"smoothing_error/{layer}"] = st["smoothing_error"]
     out[f"dead_fraction/{layer}"] = st["dead_fraction"]
     out[f"noisy_snn_cosine/{layer}"] = sim[layer]
+    out[f"dead_fraction_fig6a/{layer}"] = paper["dead_fraction"][layer]
+    out[f"smoothing_error_fig6b/{layer}"] = paper["smoothing_error"][layer]
   return out
 
 
