@@ -472,3 +472,52 @@ def test_a_busy_workdir_is_refused_and_a_killed_runs_lock_does_not_stick(tmp_pat
   # the kernel released the killed holder's lock: the run goes ahead
   summary = train.train_and_evaluate(tiny_config(num_epochs=1), str(tmp_path), tiny_dataset())
   assert summary["steps"] == 4
+
+
+def test_a_corrupt_newest_checkpoint_falls_back_to_the_previous_one(tmp_path, capsys):
+  ds = tiny_dataset()
+  full = train.train_and_evaluate(tiny_config(num_epochs=3), str(tmp_path / "full"), ds)
+  work = tmp_path / "run"
+
+  class Dying(data.ArrayDataset):  # killed in epoch 3: checkpoints 4 and 8 are written
+    def train_batch(self, *, epoch, index, **kw):
+      if epoch == 2 and index == 1:
+        raise KeyboardInterrupt
+      return super().train_batch(epoch=epoch, index=index, **kw)
+
+  with pytest.raises(KeyboardInterrupt):
+    train.train_and_evaluate(tiny_config(num_epochs=3), str(work), Dying(ds.splits, 2))
+  ckpts = work / "checkpoints"
+  assert sorted(p.name for p in ckpts.iterdir() if p.name.isdigit()) == ["4", "8"]
+  # flip bytes in the middle of every data file of checkpoint 8, and leave a stray empty step
+  for f in (ckpts / "8").rglob("*"):
+    if f.is_file() and f.stat().st_size > 64 and f.suffix != ".json":
+      raw = bytearray(f.read_bytes())
+      mid = len(raw) // 2
+      raw[mid : mid + 8] = bytes(b ^ 0xFF for b in raw[mid : mid + 8])
+      f.write_bytes(bytes(raw))
+  (ckpts / "999").mkdir()
+  capsys.readouterr()
+  resumed = train.train_and_evaluate(tiny_config(num_epochs=3), str(work), ds)
+  err = capsys.readouterr().err
+  assert "skipping checkpoint 999" in err and "skipping checkpoint 8" in err, err
+  assert "Resuming from step 4" in err
+  assert sorted(p.name for p in (work / "checkpoints_skipped").iterdir()) == ["8", "999"]
+  assert sorted(p.name for p in ckpts.iterdir() if p.name.isdigit()) == ["12", "4", "8"]
+  assert resumed["steps"] == full["steps"] == 12
+  _params_close(resumed["final_state"].params, full["final_state"].params, rtol=1e-6, atol=1e-7)
+  # a silent change (here: a CRC that no longer matches) is caught too
+  from asgl_jax import checkpoint as ckpt_lib
+
+  crc_file = tmp_path / "run" / "checkpoints.crc.json"
+  crcs = json.loads(crc_file.read_text())
+  assert {"8", "12"} <= set(crcs)
+  crcs["12"] ^= 1
+  crc_file.write_text(json.dumps(crcs))
+  like = {"state": resumed["final_state"]}
+  capsys.readouterr()
+  ck = ckpt_lib.Checkpointer(str(work))
+  step, _ = ck.restore_latest(like)
+  ck.close()
+  err = capsys.readouterr().err
+  assert step == 8 and "skipping checkpoint 12" in err and "do not match the CRC" in err, err

@@ -229,10 +229,10 @@ def restore_model(config, num_classes: int, workdir: str) -> nnx.Module:
   _, tx = build_optimizer(config, 1)  # the optimizer state's structure, to restore into
   like = {"state": step_lib.TrainState(jnp.int32(0), params, stats, tx.init(params))}
   ckpt = ckpt_lib.Checkpointer(workdir)
-  latest = ckpt.latest_step()
+  latest, restored = ckpt.restore_latest(like)
   if latest is None:
-    raise FileNotFoundError(f"restore_model: no checkpoint in {ckpt.path}")
-  state = ckpt.restore(latest, like)["state"]
+    raise FileNotFoundError(f"restore_model: no usable checkpoint in {ckpt.path}")
+  state = restored["state"]
   ckpt.close()
   return step_lib.merge_model(graphdef, state.params, state.batch_stats)
 

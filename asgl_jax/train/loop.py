@@ -105,8 +105,8 @@ def _run(run: builder.Run, dataset, workdir: str, t_start: float) -> dict[str, A
   ckpt = ckpt_lib.Checkpointer(workdir)
   start_step = 0
   history: list[dict[str, float]] = []
-  if ckpt.latest_step() is not None:
-    restored = ckpt.restore(ckpt.latest_step(), {"state": state})
+  found, restored = ckpt.restore_latest({"state": state})
+  if found is not None:
     state = jax.device_put(restored["state"], rep)
     start_step = int(state.step)
     history = reporting.read_history(workdir, up_to_step=start_step)
