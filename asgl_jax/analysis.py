@@ -157,9 +157,18 @@ def noisy_snn_similarity(model: nnx.Module, x: Array, *, key, p: float) -> dict[
   return {k: _cos(noisy[k]["spikes"], snn[k]["spikes"]) for k in snn}
 
 
-def _per_sample_cos(a, b) -> np.ndarray:
+def per_example_cosine(a, b) -> np.ndarray:
   """Cosine of ``a`` and ``b`` (``[T, B, ...]``) per example ``b``: ``[B]`` (1 where both are
-  all zero, 0 where only one is)."""
+  all zero, 0 where only one is), the per-sample similarity of paper Fig. 3e and Fig. 6b.
+
+  Example:
+    >>> import numpy as np
+    >>> from asgl_jax import analysis
+    >>> a = np.array([[[1.0, 0.0], [0.0, 0.0]]])              # [T = 1, B = 2, N = 2]
+    >>> b = np.array([[[1.0, 1.0], [0.0, 0.0]]])
+    >>> analysis.per_example_cosine(a, b).round(4).tolist()
+    [0.7071, 1.0]
+  """
   a = np.moveaxis(np.asarray(a, np.float64), 1, 0).reshape(np.shape(a)[1], -1)
   b = np.moveaxis(np.asarray(b, np.float64), 1, 0).reshape(np.shape(b)[1], -1)
   na, nb = np.linalg.norm(a, axis=1), np.linalg.norm(b, axis=1)
@@ -200,14 +209,14 @@ def paper_metrics(model: nnx.Module, x: Array, *, key, p: float) -> dict[str, An
   snn, _ = record_layers(model, x, train=False)
   noisy, _ = record_layers(model, x, key=key, p=p, train=True)
   analog, _ = record_layers(model, x, key=key, p=0.0, train=True)
-  per_layer = {k: _per_sample_cos(noisy[k]["spikes"], snn[k]["spikes"]) for k in snn}
+  per_layer = {k: per_example_cosine(noisy[k]["spikes"], snn[k]["spikes"]) for k in snn}
   s = np.mean(np.stack(list(per_layer.values())), axis=0) if per_layer else np.zeros(0)
   dead, err = {}, {}
   for k, rec in snn.items():
     spikes = np.asarray(rec["spikes"], np.float64)  # [T, B, ...]
     fired = spikes.sum(axis=0).reshape(spikes.shape[1], -1) > 0  # [B, neurons]
     dead[k] = float(np.mean(1.0 - fired.mean(axis=1)))
-    err[k] = float(np.mean(1.0 - _per_sample_cos(analog[k]["spikes"], spikes)))
+    err[k] = float(np.mean(1.0 - per_example_cosine(analog[k]["spikes"], spikes)))
   return {
     "similarity": {
       "mean": float(s.mean()) if s.size else float("nan"),
@@ -249,7 +258,7 @@ def _counting(records: list):
   """Records ``(layer, input)`` of every conv / dense call, including dense layers that
   :func:`asgl_jax.nn.apply_folded` computes on bool / integer spikes without calling them."""
   originals = {cls: cls.__call__ for cls in (nnx.Conv, nnx.Linear)}
-  spike_linear = nn._spike_linear
+  spike_linear = nn.spike_linear
 
   def counted_spike_linear(layer, s):
     records.append((layer, jnp.asarray(s).astype(jnp.float32)))
@@ -267,12 +276,12 @@ def _counting(records: list):
   try:
     for cls in originals:
       cls.__call__ = wrap(cls)
-    nn._spike_linear = counted_spike_linear
+    nn.spike_linear = counted_spike_linear
     yield
   finally:
     for cls, orig in originals.items():
       cls.__call__ = orig
-    nn._spike_linear = spike_linear
+    nn.spike_linear = spike_linear
 
 
 def synaptic_operations(

@@ -102,7 +102,7 @@ def apply_folded(layer, x: Array) -> Array:
   """
   if not jnp.issubdtype(x.dtype, jnp.floating):
     if _takes_spikes(layer):
-      return _spike_linear(layer, x)
+      return spike_linear(layer, x)
     x = x.astype(jnp.float32)
   if x.ndim <= 2:
     return layer(x)
@@ -110,10 +110,21 @@ def apply_folded(layer, x: Array) -> Array:
   return y.reshape((*x.shape[:-1], y.shape[-1]))
 
 
-def _spike_linear(layer, s: Array) -> Array:
-  """``layer`` (an ``nnx.Linear``) on bool / integer spikes ``s``, event-driven where that pays
-  (:func:`asgl_jax.sparse.spike_matmul`). A module-level function so that
-  :func:`asgl_jax.analysis.synaptic_operations` can count the layer it computes."""
+def spike_linear(layer, s: Array) -> Array:
+  """``layer`` (a plain float ``nnx.Linear``) on bool / integer spikes ``s``: ``W s + b``
+  (paper Eq. 1), event-driven where that pays (:func:`asgl_jax.sparse.spike_matmul`); what
+  :func:`apply_folded` runs for spike inputs, and what
+  :func:`asgl_jax.analysis.synaptic_operations` counts.
+
+  Example:
+    >>> import jax.numpy as jnp
+    >>> from flax import nnx
+    >>> from asgl_jax import nn
+    >>> dense = nnx.Linear(3, 2, rngs=nnx.Rngs(0))
+    >>> s = jnp.array([[True, False, True]])
+    >>> bool(jnp.allclose(nn.spike_linear(dense, s), dense(s.astype(jnp.float32)), atol=1e-6))
+    True
+  """
   y = sparse.spike_matmul(s, layer.kernel[...])
   return y if layer.bias is None else y + layer.bias[...]
 

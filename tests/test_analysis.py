@@ -185,8 +185,8 @@ def test_per_sample_cosine_by_hand():
   a = np.array([[[1.0, 0.0], [0.0, 0.0]], [[1.0, 0.0], [0.0, 0.0]]])  # [T = 2, B = 2, N = 2]
   b = np.array([[[1.0, 1.0], [0.0, 0.0]], [[0.0, 0.0], [1.0, 0.0]]])
   # example 0: a = (1,0,1,0), b = (1,1,0,0): cos = 1/(√2·√2) = 0.5; example 1: a = 0, b ≠ 0: 0
-  np.testing.assert_allclose(analysis._per_sample_cos(a, b), [0.5, 0.0])
-  np.testing.assert_allclose(analysis._per_sample_cos(a * 0, b * 0), [1.0, 1.0])
+  np.testing.assert_allclose(analysis.per_example_cosine(a, b), [0.5, 0.0])
+  np.testing.assert_allclose(analysis.per_example_cosine(a * 0, b * 0), [1.0, 1.0])
 
 
 def test_paper_metrics_against_a_one_step_network_by_hand():

@@ -20,7 +20,7 @@ Example:
   >>> batch = {"image": jnp.ones((5, 4)), "label": jnp.arange(5) % 3}
   >>> state, metrics = step(state, batch, jax.random.key(0), 0.8)
   >>> int(state.step), sorted(metrics)
-  (1, ['accuracy', 'grad_norm', 'loss'])
+  (1, ['accuracy', 'finite', 'grad_norm', 'loss'])
 """
 
 from asgl_jax._backend import compiler_options, relaunch_with_hugepages
