@@ -162,24 +162,23 @@ def load_dvs_cifar10(
     )
   suffix = "" if frames == "counts" else f"_{frames}"
   cache = os.path.join(data_dir, f"dvs_cifar10_T{num_frames}_{size}px_{split_by}{suffix}.npz")
-  kind = frames
   if os.path.exists(cache):
     with np.load(cache) as z:
-      frames, labels, index = z["frames"], z["labels"], z["index"]
+      clips, labels, index = z["frames"], z["labels"], z["index"]
   else:
-    frames, labels, index = [], [], []
+    clips, labels, index = [], [], []
     for c, name in enumerate(CIFAR10DVS_CLASSES):
       files = _cifar10dvs_class_files(data_dir, name, download)
       print(f"DVS-CIFAR10: framing {len(files)} {name} recordings", file=sys.stderr)
       for i, path in enumerate(files):
         ev = aedat.read_aedat2_cifar10dvs(path)
         counts = aedat.events_to_frames(ev, num_frames=num_frames, split_by=split_by)
-        frames.append(aedat.resize_frames(aedat.frame_values(counts, kind), size))
+        clips.append(aedat.resize_frames(aedat.frame_values(counts, frames), size))
         labels.append(c)
         index.append(i)
-    frames = np.stack(frames).astype(np.float16)
+    clips = np.stack(clips).astype(np.float16)
     labels, index = np.asarray(labels, np.int32), np.asarray(index, np.int32)
-    np.savez(cache, frames=frames, labels=labels, index=index)
+    np.savez(cache, frames=clips, labels=labels, index=index)
   train, test = [], []
   for c in range(len(CIFAR10DVS_CLASSES)):
     idx = np.flatnonzero(labels == c)
@@ -192,12 +191,12 @@ def load_dvs_cifar10(
     train.append(idx[:n_train])
     test.append(idx[n_train:])
   train, test = np.concatenate(train), np.concatenate(test)
-  splits = {"test": (frames[test], labels[test])}
+  splits = {"test": (clips[test], labels[test])}
   if validation_fraction > 0:
     tr, va = split_validation(len(train), validation_fraction, seed)
     train, val = train[tr], train[va]
-    splits["validation"] = (frames[val], labels[val])
-  splits["train"] = (frames[train], labels[train])
+    splits["validation"] = (clips[val], labels[val])
+  splits["train"] = (clips[train], labels[train])
   return ArrayDataset(
     splits,
     num_classes=len(CIFAR10DVS_CLASSES),
