@@ -103,7 +103,7 @@ def export_nir(config, dataset, state, workdir: str) -> str:
 
   model = train.model_from_state(config, dataset.num_classes, state)
   sample = next(dataset.eval_batches("test", 1))["image"]
-  graph = export.to_nir(model, dt=config.get("nir_dt", 1.0), input_shape=sample.shape[1:])
+  graph = export.to_nir(model, dt=config.get("nir_dt", 1e-4), input_shape=sample.shape[1:])
   path = os.path.join(workdir, "model.nir")
   nir.write(path, graph)
   print(f"NIR graph written to {path}")

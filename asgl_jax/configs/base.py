@@ -73,6 +73,6 @@ def get_config() -> ml_collections.ConfigDict:
   c.analysis_examples = 256
   # Write the trained embedded SNN as a NIR graph (<workdir>/model.nir); dt = the time step in NIR units.
   c.export_nir = False
-  c.nir_dt = 1.0
+  c.nir_dt = 1e-4  # the step snnTorch assumes on import (docs/nir.md)
   c.dataset = ml_collections.ConfigDict({"name": "cifar10", "data_dir": "", "augment": True})
   return c
