@@ -12,17 +12,15 @@ ASGL trains once per noise rate ζ, and the table adds a per-ζ row each and the
 """
 
 from absl import flags
-from ml_collections import config_flags
 
 from asgl_jax import parallel
 from asgl_jax.train import sweeps
 from experiments import common
 
-_CONFIG = config_flags.DEFINE_config_file("config", None, "Config file.", lock_config=True)
+_CONFIG = common.define_config()
 _WORKDIR = flags.DEFINE_string(
   "workdir", None, "Output directory (default: runs/ablate_width-<time>)."
 )
-flags.mark_flag_as_required("config")
 
 
 def main(argv):

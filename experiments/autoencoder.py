@@ -19,17 +19,15 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 from absl import flags
-from ml_collections import config_flags
 
 from asgl_jax import analysis, data, parallel, train
 from asgl_jax.data import mnist as mnist_data
 from experiments import common
 
-_CONFIG = config_flags.DEFINE_config_file("config", None, "Config file.", lock_config=True)
+_CONFIG = common.define_config()
 _WORKDIR = flags.DEFINE_string(
   "workdir", None, "Output directory (default: runs/autoencoder-<time>)."
 )
-flags.mark_flag_as_required("config")
 
 
 def pixels(x):

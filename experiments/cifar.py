@@ -8,15 +8,13 @@ internet, prepare them elsewhere and point ``--config.dataset.data_dir`` at them
 """
 
 from absl import flags
-from ml_collections import config_flags
 
 from experiments import common
 
-_CONFIG = config_flags.DEFINE_config_file("config", None, "Config file.", lock_config=True)
+_CONFIG = common.define_config()
 _WORKDIR = flags.DEFINE_string(
   "workdir", None, "Output directory (default: runs/<dataset>-<time>)."
 )
-flags.mark_flag_as_required("config")
 
 
 def main(argv):

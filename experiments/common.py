@@ -6,21 +6,59 @@ import sys
 import time
 
 import jax
-from absl import app, logging
+from absl import app, flags, logging
+from ml_collections import config_flags
 
 from asgl_jax import parallel, train
 from asgl_jax.train import builder, preemption
 
 _PROG = "experiments"
+_PRINT_CONFIG = flags.DEFINE_bool(
+  "print_config", False, "Print the config with every override applied, and exit."
+)
 
 
 def run_app(main, module: str) -> None:
   """``absl.app.run(main)`` for ``python -m <module>``; on a CPU-only Linux host the process
-  first restarts with transparent huge pages (:func:`asgl_jax.train.relaunch_with_hugepages`)."""
+  first restarts with transparent huge pages (:func:`asgl_jax.train.relaunch_with_hugepages`).
+  A misspelt ``--config.field`` is one line naming the field, not a traceback."""
   global _PROG
   _PROG = module
   train.relaunch_with_hugepages(module)
-  app.run(main)
+  app.run(main, flags_parser=_parse_flags)
+
+
+def define_config(default: str | None = None):
+  """``--config`` (an ml_collections config file, locked: ``--config.x=...`` overrides only
+  existing fields). ml_collections applies the overrides on the command line here, at import;
+  a misspelt field ends the program with one line naming it and the closest field."""
+  try:
+    holder = config_flags.DEFINE_config_file("config", default, "Config file.", lock_config=True)
+  except (AttributeError, KeyError) as e:
+    stem = os.path.splitext(os.path.basename(sys.argv[0] if sys.argv else ""))[0]
+    _no_such_field(f"experiments.{stem or 'main'}", e)
+  if default is None:
+    flags.mark_flag_as_required("config")
+  return holder
+
+
+def _no_such_field(prog: str, e: BaseException) -> None:
+  while e.args and isinstance(e.args[0], BaseException):  # ml_collections wraps the KeyError
+    e = e.args[0]
+  msg = " ".join(str(e.args[0] if e.args else e).split())
+  print(f"{prog}: no such config field: {msg}", file=sys.stderr)
+  sys.exit(2)
+
+
+def _parse_flags(argv):
+  try:
+    rest = app.parse_flags_with_usage(argv)
+  except (AttributeError, KeyError) as e:  # an override of a field the --config file lacks
+    _no_such_field(_PROG, e)
+  if _PRINT_CONFIG.value:
+    print(flags.FLAGS["config"].value)
+    sys.exit(0)
+  return rest
 
 
 def prog() -> str:

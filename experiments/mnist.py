@@ -10,14 +10,13 @@ summary.json to the workdir; a rerun with the same workdir resumes.
 import os
 
 from absl import flags
-from ml_collections import config_flags
 
 from experiments import common
 
-_CONFIG = config_flags.DEFINE_config_file(
-  "config", os.path.join(os.path.dirname(__file__), "configs", "mnist.py"), lock_config=True
+_CONFIG = common.define_config(os.path.join(os.path.dirname(__file__), "configs", "mnist.py"))
+_WORKDIR = flags.DEFINE_string(
+  "workdir", None, "Output directory (default: runs/mnist_subset-<time>)."
 )
-_WORKDIR = flags.DEFINE_string("workdir", None, "Output directory (default: runs/mnist-<time>).")
 
 
 def main(argv):

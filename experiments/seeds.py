@@ -10,16 +10,14 @@ full-scale one with ``--config.protocol=paper`` to compare with the paper's tabl
 """
 
 from absl import flags
-from ml_collections import config_flags
 
 from asgl_jax import parallel
 from asgl_jax.train import sweeps
 from experiments import common
 
-_CONFIG = config_flags.DEFINE_config_file("config", None, "Config file.", lock_config=True)
+_CONFIG = common.define_config()
 _WORKDIR = flags.DEFINE_string("workdir", None, "Output directory (default: runs/seeds-<time>).")
 _SEEDS = flags.DEFINE_list("seeds", ["0", "1", "2"], "Comma-separated seeds.")
-flags.mark_flag_as_required("config")
 
 
 def main(argv):

@@ -227,6 +227,57 @@ def test_fetch_keeps_only_a_download_whose_md5_matches(http_folder, tmp_path):
     downloads.fetch(url + "missing.zip", str(tmp_path / "missing.zip"), md5=good, **kw)
 
 
+def test_an_unreachable_host_fails_in_seconds_before_any_download(monkeypatch, tmp_path):
+  import socket
+  import time
+
+  import pooch
+
+  from asgl_jax.data import downloads, image_pipelines
+
+  def no_network(address, timeout=None):
+    assert timeout is not None and timeout <= 5  # never the OS's minutes-long default
+    raise OSError(101, "Network is unreachable")
+
+  monkeypatch.setattr(socket, "create_connection", no_network)
+  monkeypatch.setattr(pooch, "retrieve", lambda *a, **kw: pytest.fail("download attempted"))
+  t0 = time.perf_counter()
+  with pytest.raises(FileNotFoundError, match="cannot reach zenkelab.org.*download=False"):
+    downloads.fetch(
+      "https://zenkelab.org/datasets/x.zip",
+      str(tmp_path / "x.zip"),
+      md5="0" * 32,
+      dataset="SHD",
+      manual="",
+    )
+  tfds = pytest.importorskip("tensorflow_datasets")
+  monkeypatch.setattr(
+    tfds.core.DatasetBuilder, "download_and_prepare", lambda *a, **k: pytest.fail("tfds download")
+  )
+  with pytest.raises(image_pipelines.DatasetUnavailableError, match="cannot reach www.cs.toronto"):
+    image_pipelines.ImagePipeline("cifar10", data_dir=str(tmp_path / "tfds"))
+  assert time.perf_counter() - t0 < 30
+
+
+def test_missing_optional_packages_are_named_with_their_extra(monkeypatch):
+  import importlib.util
+
+  import ml_collections
+
+  from asgl_jax import data
+  from asgl_jax.train import builder
+
+  real = importlib.util.find_spec
+  gone = {"h5py", "nir", "tonic"}
+  monkeypatch.setattr(importlib.util, "find_spec", lambda m, *a: None if m in gone else real(m, *a))
+  assert data.missing_requirements("shd") == [("h5py", "shd")]
+  assert data.missing_requirements("dvs_gesture") == []  # the official files need no package
+  assert data.missing_requirements("dvs_gesture", source="tonic") == [("tonic", "events")]
+  config = ml_collections.ConfigDict({"dataset": {"name": "shd"}, "export_nir": True})
+  with pytest.raises(builder.MissingDependencyError, match=r"h5py \(extra 'shd'\).*\[nir,shd\]"):
+    builder.check_requirements(config)
+
+
 def test_shd_downloads_through_fetch_with_the_published_md5(monkeypatch, tmp_path):
   from asgl_jax.data import downloads, spike_trains
 

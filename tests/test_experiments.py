@@ -104,6 +104,8 @@ def test_mnist_main_end_to_end(tmp_path):
     assert k in summary
   assert summary["steps"] == 3 and summary["num_classes"] == 10
   assert "Embedded SNN test accuracy" in r.stdout
+  config = json.loads((tmp_path / "config.json").read_text())  # the config as run
+  assert config["num_train_steps"] == 3 and config["model"]["name"] == "mnist_cnn"
   # `python -m experiments.*` restarts itself with huge pages where they can be had
   tunables = os.environ.get("GLIBC_TUNABLES", "")
   expected = cpu.HUGEPAGE_TUNABLE in tunables or cpu.hugepage_env() is not None
@@ -114,10 +116,38 @@ def test_mnist_main_end_to_end(tmp_path):
   assert sum(type(n).__name__ == "LIF" for n in graph.nodes.values()) == 2
 
 
-def test_config_is_locked_typos_are_errors(tmp_path):
-  r = run_python(["-m", "experiments.mnist", f"--workdir={tmp_path}", "--config.num_epoch=3"])
-  assert r.returncode != 0
-  assert "num_epoch" in r.stderr
+@pytest.mark.parametrize("config", [None, "experiments/configs/randman.py"])
+def test_a_misspelt_override_is_one_line_naming_the_field(tmp_path, config):
+  main = "experiments.mnist" if config is None else "experiments.shd"
+  args = ["-m", main, f"--workdir={tmp_path}", *([f"--config={config}"] if config else [])]
+  r = run_python([*args, "--config.num_epoch=3"])
+  assert r.returncode == 2
+  lines = [ln for ln in r.stderr.splitlines() if not ln.startswith("asgl_jax: restarting")]
+  assert lines == [
+    f'{main}: no such config field: \'num_epoch\' Did you mean "num_epochs" instead of "num_epoch"?'
+  ]
+
+
+def test_print_config_shows_every_field_with_the_overrides(tmp_path):
+  r = run_python(["-m", "experiments.mnist", "--print_config", "--config.num_epochs=3"])
+  assert r.returncode == 0, r.stderr[-2000:]
+  assert "num_epochs: 3" in r.stdout and "name: mnist_subset" in r.stdout
+  assert not list(tmp_path.iterdir())
+
+
+def test_a_missing_optional_package_stops_the_main_before_training(tmp_path):
+  code = f"""
+import os, runpy, sys
+os.environ["ASGL_JAX_HUGEPAGES"] = "0"  # no re-exec: keep the blocked import below
+sys.modules["nir"] = None  # as if the nir extra were not installed
+sys.argv = ["mnist", "--workdir={tmp_path}", "--config.export_nir=True"]
+runpy.run_module("experiments.mnist", run_name="__main__")
+"""
+  r = run_python(["-c", code])
+  assert r.returncode == 2, r.stderr[-2000:]
+  assert "nir (extra 'nir')" in r.stderr and "pip install -e '.[nir]'" in r.stderr
+  assert "Traceback" not in r.stderr
+  assert not (tmp_path / "metrics.jsonl").exists()  # no step was run
 
 
 def test_cifar_main_on_mock_data(tmp_path):

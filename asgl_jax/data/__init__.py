@@ -7,7 +7,13 @@ implements :class:`Dataset`. File formats (AEDAT readers, event framing) live in
 
 from asgl_jax.data.arrays import ArrayDataset, ExampleRNG, random_translate
 from asgl_jax.data.mnist import load_mnist_subset
-from asgl_jax.data.registry import Dataset, available_datasets, load, register_dataset
+from asgl_jax.data.registry import (
+  Dataset,
+  available_datasets,
+  load,
+  missing_requirements,
+  register_dataset,
+)
 
 __all__ = [
   "ArrayDataset",
@@ -16,6 +22,7 @@ __all__ = [
   "available_datasets",
   "load",
   "load_mnist_subset",
+  "missing_requirements",
   "random_translate",
   "register_dataset",
 ]

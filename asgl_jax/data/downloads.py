@@ -9,7 +9,15 @@ from __future__ import annotations
 
 import importlib.util
 import os
+import socket
 import sys
+import urllib.parse
+
+# What to do when a dataset cannot be downloaded here (appended to every such message).
+OFFLINE_HINT = (
+  "Without internet, pass --config.dataset.download=False to fail at once when the data is "
+  "absent, and --config.dataset.data_dir=... to point at a copy made elsewhere."
+)
 
 
 def fetch(url: str, path: str, *, md5: str, dataset: str, manual: str) -> str:
@@ -38,6 +46,9 @@ def fetch(url: str, path: str, *, md5: str, dataset: str, manual: str) -> str:
   """
   if os.path.exists(path):
     return path
+  check_online(
+    url, dataset=dataset, manual=f"Put the file at {path} by hand. {manual} {OFFLINE_HINT}"
+  )
   import pooch
 
   folder, name = os.path.split(os.path.abspath(path))
@@ -60,3 +71,30 @@ def fetch(url: str, path: str, *, md5: str, dataset: str, manual: str) -> str:
       f"{dataset}: {path} not found and the download from {url} failed ({e}). {manual}"
     ) from None
   return path
+
+
+def check_online(url: str, *, dataset: str, manual: str = "", timeout: float = 5.0) -> None:
+  """Raises :class:`FileNotFoundError` within ``timeout`` seconds if ``url``'s host cannot be
+  reached (no DNS, no route, a firewall), instead of a download library's minutes of retries.
+
+  Example:
+    >>> from asgl_jax.data import downloads
+    >>> try:
+    ...   downloads.check_online("https://nowhere.invalid/x.zip", dataset="demo", timeout=1)
+    ... except FileNotFoundError as e:
+    ...   print(str(e)[:52])
+    demo: cannot reach nowhere.invalid to download https
+  """
+  if not timeout > 0:
+    raise ValueError(f"check_online: timeout must be > 0, got {timeout!r}")
+  parts = urllib.parse.urlsplit(url)
+  if not parts.hostname:
+    raise ValueError(f"check_online: {url!r} has no host")
+  port = parts.port or (443 if parts.scheme == "https" else 80)
+  try:
+    with socket.create_connection((parts.hostname, port), timeout=timeout):
+      pass
+  except OSError as e:
+    raise FileNotFoundError(
+      f"{dataset}: cannot reach {parts.hostname} to download {url} ({e}). {manual}".rstrip()
+    ) from None

@@ -38,6 +38,13 @@ DATASETS = {
   ),
 }
 
+# Where tfds downloads each dataset from (checked for reachability before a download starts).
+DOWNLOAD_URLS = {
+  "cifar10": "https://www.cs.toronto.edu/~kriz/cifar-10-binary.tar.gz",
+  "cifar100": "https://www.cs.toronto.edu/~kriz/cifar-100-binary.tar.gz",
+  "tiny_imagenet": "http://cs231n.stanford.edu/tiny-imagenet-200.zip",
+}
+
 
 def _tf():
   try:
@@ -66,24 +73,37 @@ def _builder(name: str, data_dir: str | None, download: bool):
     f"  python -c \"import tensorflow_datasets as tfds; tfds.builder('{name}', data_dir='{where}')"
     f'.download_and_prepare()"\n'
     f"and copy {where!r} here (or pass --config.dataset.data_dir=...). "
-    "The offline main job is `python -m experiments.mnist`."
+    "The offline main job is `python -m experiments.mnist`. "
+    "--config.dataset.download=False fails at once when the data is absent."
   )
   try:
     builder = tfds.builder(name, data_dir=data_dir)
   except Exception as e:  # tfds raises several types for unknown/corrupt datasets
     raise DatasetUnavailableError(hint + f"\n(tfds said: {e})") from None
-  if download:
+  if download and not _readable(builder):
+    from asgl_jax.data import downloads
+
+    try:  # seconds, not tfds's minutes of retries, when the host cannot be reached
+      downloads.check_online(DOWNLOAD_URLS[name], dataset=name)
+    except FileNotFoundError as e:
+      raise DatasetUnavailableError(f"{hint}\n({e})") from None
     try:
       builder.download_and_prepare()
     except Exception as e:
       raise DatasetUnavailableError(
         hint + f"\n(download failed: {type(e).__name__}: {e})"
       ) from None
+  if not _readable(builder):
+    raise DatasetUnavailableError(hint)
+  return builder
+
+
+def _readable(builder) -> bool:
   try:
     builder.as_dataset(split="train[:1]")  # raises if the dataset is not prepared
   except Exception:
-    raise DatasetUnavailableError(hint) from None
-  return builder
+    return False
+  return True
 
 
 @dataclasses.dataclass

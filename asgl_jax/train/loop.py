@@ -23,8 +23,8 @@ from asgl_jax.train import step as step_lib
 def train_and_evaluate(config, workdir: str, dataset) -> dict[str, Any]:
   """Trains with ASGL (or SG) and evaluates; resumes from ``workdir`` if a checkpoint exists.
 
-  ``config`` is resolved by :func:`asgl_jax.train.builder.build_run`; :func:`run_training`
-  does the rest.
+  ``config`` is resolved by :func:`asgl_jax.train.builder.build_run` and written, as run,
+  to ``<workdir>/config.json``; :func:`run_training` does the rest.
 
   Returns:
     The run summary (also written to ``<workdir>/summary.json``), with the final
@@ -32,7 +32,11 @@ def train_and_evaluate(config, workdir: str, dataset) -> dict[str, Any]:
     under ``"history"`` (on every process; only process 0 writes files).
   """
   dataset = builder.apply_protocol(config, dataset)
-  return run_training(builder.build_run(config, dataset), dataset, workdir)
+  run = builder.build_run(config, dataset)
+  if parallel.is_writer():
+    os.makedirs(workdir, exist_ok=True)
+    reporting.write_config(config, workdir)
+  return run_training(run, dataset, workdir)
 
 
 def run_training(run: builder.Run, dataset, workdir: str) -> dict[str, Any]:
