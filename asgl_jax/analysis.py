@@ -444,27 +444,45 @@ def plot_analysis(result: dict[str, Any], path: str) -> None:
 
   layers = result["layers"]
   names = list(layers)
-  fig = Figure(figsize=(22, 4))
-  axes = fig.subplots(1, 5)
-  for ax, key, title in zip(
-    axes,
-    ("firing_rate", "dead_fraction", "smoothing_error", "noisy_snn_cosine"),
-    ("firing rate", "dead neurons", "smoothing error 1 − cos(H, Θ)", "cos(noisy, SNN)"),
-  ):
-    ax.bar(range(len(names)), [layers[n].get(key, np.nan) for n in names])
-    ax.set_xticks(range(len(names)), names, rotation=60, fontsize=6, ha="right")
-    ax.set_title(title)
   e = result["energy"]
   lab = [r["layer"] for r in e["layers"]]
-  xs = np.arange(len(lab))
-  axes[4].bar(xs - 0.2, [r["snn_energy_pj"] for r in e["layers"]], 0.4, label="SNN")
-  axes[4].bar(xs + 0.2, [r["ann_energy_pj"] for r in e["layers"]], 0.4, label="ANN")
-  axes[4].set_yscale("log")
-  axes[4].set_xticks(xs, lab, rotation=60, fontsize=6, ha="right")
-  axes[4].set_title(f"energy (pJ); SNN/ANN = {100 * e['energy_ratio']:.2f} %")
-  axes[4].legend()
+  rows = max(len(names), len(lab), 1)
+  fig = Figure(figsize=(18, max(3.5, 1.6 + 0.32 * rows)))
+  grid = fig.add_gridspec(1, 6, width_ratios=[1, 1, 1, 1, 0.2, 1.4])
+  axes = [fig.add_subplot(grid[0, 0])]
+  axes += [fig.add_subplot(grid[0, i], sharey=axes[0]) for i in (1, 2, 3)]
+  ys = np.arange(len(names))
+  panels = (
+    ("firing_rate", "firing rate (Fig. 4)", "spikes per neuron and step"),
+    ("dead_fraction", "dead neurons", "fraction silent on every example"),
+    ("smoothing_error", "smoothing error", "1 − cos(H_α(u), Θ(u))"),
+    ("noisy_snn_cosine", "noisy vs SNN", "cos(noisy output, SNN output)"),
+  )
+  for i, (ax, (key, title, xlabel)) in enumerate(zip(axes, panels)):
+    ax.barh(ys, [layers[n].get(key, np.nan) for n in names], color=f"C{i}")
+    ax.set_title(title, fontsize=11)
+    ax.set_xlabel(xlabel, fontsize=9)
+    ax.tick_params(labelsize=9)
+    ax.grid(axis="x", alpha=0.3)
+    if i:
+      ax.tick_params(labelleft=False)
+  axes[0].set_yticks(ys, names)
+  axes[0].set_ylabel("spiking layer", fontsize=10)
+  axes[0].invert_yaxis()  # the first layer on top
+  ax = fig.add_subplot(grid[0, 5])
+  ye = np.arange(len(lab))
+  ax.barh(ye - 0.2, [r["snn_energy_pj"] for r in e["layers"]], 0.4, label="SNN (AC)")
+  ax.barh(ye + 0.2, [r["ann_energy_pj"] for r in e["layers"]], 0.4, label="ANN (MAC)")
+  ax.set_xscale("log")
+  ax.set_yticks(ye, lab)
+  ax.invert_yaxis()
+  ax.tick_params(labelsize=9)
+  ax.set_ylabel("synaptic layer", fontsize=10)
+  ax.set_xlabel("energy per example (pJ)", fontsize=9)
+  ax.set_title(f"energy (App. B.2): SNN/ANN = {100 * e['energy_ratio']:.2f} %", fontsize=11)
+  ax.legend(fontsize=9, loc="center left", bbox_to_anchor=(1.01, 0.5))
   fig.tight_layout()
-  fig.savefig(path, dpi=100)
+  fig.savefig(path, dpi=110)
 
 
 def write_analysis(result: dict[str, Any], path: str) -> None:

@@ -199,10 +199,9 @@ def _run(run: builder.Run, dataset, workdir: str, t_start: float) -> dict[str, A
               if validates
               else ""
             )
-            print(
+            bar.write(
               f"epoch {epoch + 1}/{num_epochs} step {step}: loss {rec['train_loss']:.4f} {val}"
-              f"p {p:.3f}",
-              file=sys.stderr,
+              f"p {p:.3f}"
             )
           ckpt.save(step, {"state": state})
           last_good = step
@@ -219,6 +218,8 @@ def _run(run: builder.Run, dataset, workdir: str, t_start: float) -> dict[str, A
   finally:
     if writer is not None:
       writer.close()
+    if bar is not None:
+      bar.close()
 
   p_final = run.p_of_epoch(max(num_epochs - 1, 0))
   test = evaluate("test", p_final)

@@ -12,32 +12,76 @@ import numpy as np
 
 
 class ProgressBar:
-  """A dependency-free progress line: step, rate, ETA and the latest metrics.
+  """Training progress: step, rate, ETA and the latest metrics.
 
-  Redraws in place on a terminal; on a pipe (CI, logs) prints a line every
-  ``every`` steps.
+  On a terminal a `tqdm <https://tqdm.github.io>`_ bar redrawn in place, fitted to the
+  terminal's width (re-read as the window is resized); :meth:`write` prints a line (an epoch's
+  summary) above it. On a pipe (CI, logs) one plain line every ``every`` steps and at the end.
+
+  Example:
+    >>> import io
+    >>> from asgl_jax.train import reporting
+    >>> out = io.StringIO()  # not a terminal: plain lines
+    >>> bar = reporting.ProgressBar(4, every=2, stream=out)
+    >>> for step in range(1, 5):
+    ...   bar.update(step, "loss 0.5")
+    >>> bar.write("epoch 1/1: done")
+    >>> bar.close()
+    >>> lines = out.getvalue().splitlines()
+    >>> [line.split()[1] for line in lines[:2]], lines[2]
+    (['2/4', '4/4'], 'epoch 1/1: done')
   """
 
   def __init__(self, total: int, *, start: int = 0, every: int = 50, stream=sys.stderr):
+    if not (isinstance(every, int) and every >= 1):
+      raise ValueError(f"ProgressBar: every must be an int >= 1, got {every!r}")
     self.total, self.start, self.every, self.stream = total, start, every, stream
     self.t0 = time.perf_counter()
     self.tty = hasattr(stream, "isatty") and stream.isatty()
+    self._bar = None
+    if self.tty:
+      from tqdm import tqdm
+
+      self._bar = tqdm(
+        total=total,
+        initial=start,
+        file=stream,
+        dynamic_ncols=True,
+        unit="step",
+        leave=True,
+      )
 
   def update(self, step: int, info: str = "") -> None:
+    """Shows ``step`` (of ``total``) with ``info`` (the latest metrics)."""
+    if self._bar is not None:
+      self._bar.set_postfix_str(info, refresh=False)
+      self._bar.update(step - self._bar.n)
+      if step >= self.total:
+        self.close()
+      return
+    if step % self.every and step < self.total:
+      return
     done = step - self.start
     elapsed = time.perf_counter() - self.t0
     rate = done / elapsed if elapsed > 0 else 0.0
     eta = (self.total - step) / rate if rate > 0 else float("inf")
-    frac = step / max(self.total, 1)
-    bar = "#" * int(24 * frac) + "-" * (24 - int(24 * frac))
-    line = f"[{bar}] {step}/{self.total} {rate:.2f} step/s ETA {fmt_time(eta)} {info}"
-    if self.tty:
-      self.stream.write("\r" + line[:160].ljust(160))
-      if step >= self.total:
-        self.stream.write("\n")
-    elif step % self.every == 0 or step >= self.total:
-      self.stream.write(line + "\n")
+    self.stream.write(
+      f"step {step}/{self.total} {rate:.2f} step/s ETA {fmt_time(eta)} {info}".rstrip() + "\n"
+    )
     self.stream.flush()
+
+  def write(self, line: str) -> None:
+    """Prints ``line`` on its own line (above the bar on a terminal)."""
+    if self._bar is not None:
+      self._bar.write(line, file=self.stream)
+    else:
+      self.stream.write(line + "\n")
+      self.stream.flush()
+
+  def close(self) -> None:
+    if self._bar is not None:
+      self._bar.close()
+      self._bar = None
 
 
 def fmt_time(s: float) -> str:
