@@ -23,25 +23,27 @@
 #
 # In Colab: *Runtime → Change runtime type* to pick a TPU or GPU, then run all cells.
 
-# %%
-# Install the package (with the extras this notebook uses) unless it is already there.
-try:
-  import asgl_jax  # noqa: F401
-except ImportError:
-  # %pip install -q "asgl_jax[examples] @ git+https://github.com/asgl-jax/asgl_jax"
-  import subprocess
-  import sys
+# %% [markdown]
+# **Install.** The next cell installs asgl_jax from `ASGL_JAX_SOURCE`, the one line to edit:
+#
+# - a wheel built in a checkout (`pip wheel --no-deps -w dist .`) and uploaded to Colab's *Files*
+#   panel: `"file:///content/asgl_jax-0.1.0-py3-none-any.whl"` (the default);
+# - a git repository you can reach: `"git+https://github.com/<owner>/asgl_jax"`.
+#
+# The runtime's own `jax` and `jaxlib` are pinned in the same command, so pip never replaces
+# Colab's TPU or GPU build. Where asgl_jax is already importable nothing is installed.
 
-  subprocess.check_call(
-    [
-      sys.executable,
-      "-m",
-      "pip",
-      "install",
-      "-q",
-      "asgl_jax[examples] @ git+https://github.com/asgl-jax/asgl_jax",
-    ]
-  )
+# %%
+ASGL_JAX_SOURCE = "file:///content/asgl_jax-0.1.0-py3-none-any.whl"  # ← where asgl_jax comes from
+import importlib.metadata
+import importlib.util
+
+KEEP_JAX = " ".join(
+  f"{d}=={importlib.metadata.version(d)}" for d in ("jax", "jaxlib") if importlib.util.find_spec(d)
+)
+if importlib.util.find_spec("asgl_jax") is None:
+  # %pip install -q "asgl_jax[examples] @ {ASGL_JAX_SOURCE}" {KEEP_JAX}
+  pass
 
 # %% tags=["parameters"]
 num_epochs = 12  # the main job's setting
