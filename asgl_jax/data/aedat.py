@@ -41,6 +41,8 @@ def read_aedat2_cifar10dvs(path: str) -> dict[str, np.ndarray]:
   """
   with open(path, "rb") as f:
     data = f.read()
+  if not data.startswith(b"#!AER-DAT2.0"):
+    raise ValueError(f"{path}: not an AEDAT 2.0 file (it does not start with '#!AER-DAT2.0')")
   body = data[_skip_header(data) :]
   if len(body) % 8:
     raise ValueError(f"{path}: {len(body)} event bytes is not a whole number of 8-byte events")
@@ -69,6 +71,8 @@ def read_aedat31_polarity(path: str) -> dict[str, np.ndarray]:
   """
   with open(path, "rb") as f:
     data = f.read()
+  if not data.startswith(b"#!AER-DAT3.1"):
+    raise ValueError(f"{path}: not an AEDAT 3.1 file (it does not start with '#!AER-DAT3.1')")
   pos = _skip_header(data, end_marker=b"#!END-HEADER\r\n")
   header_dtype = np.dtype(
     [
@@ -100,6 +104,12 @@ def read_aedat31_polarity(path: str) -> dict[str, np.ndarray]:
   if not chunks:
     return {k: np.zeros(0, d) for k, d in zip("txyp", (np.int64, np.int16, np.int16, np.int8))}
   t, x, y, w = (np.concatenate(c) for c in zip(*chunks))
+  for name, v in (("x", x), ("y", y)):
+    if len(v) and int(v.max()) >= SENSOR_SIZE:
+      raise ValueError(
+        f"{path}: polarity event {name} = {int(v.max())} is outside the "
+        f"{SENSOR_SIZE}×{SENSOR_SIZE} DVS128 sensor"
+      )
   return {
     "t": t,
     "x": x.astype(np.int16),
@@ -137,6 +147,11 @@ def events_to_frames(
   else:
     raise ValueError(f"events_to_frames: split_by must be 'number' or 'time', got {split_by!r}")
   s = sensor_size
+  for name, v, hi in (("x", x, s), ("y", y, s), ("p", p, POLARITIES)):
+    if n and (int(v.min()) < 0 or int(v.max()) >= hi):
+      raise ValueError(
+        f"events_to_frames: {name} must be in [0, {hi}), got [{int(v.min())}, {int(v.max())}]"
+      )
   flat = ((frame * s + y.astype(np.int64)) * s + x) * POLARITIES + p
   out = np.bincount(flat, minlength=num_frames * s * s * POLARITIES)
   return out.reshape(num_frames, s, s, POLARITIES).astype(np.float32)

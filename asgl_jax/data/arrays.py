@@ -91,6 +91,8 @@ def random_translate(images: np.ndarray, rng: ExampleRNG, max_shift: int) -> np.
 def split_validation(n: int, fraction: float, seed: int) -> tuple[np.ndarray, np.ndarray]:
   """``(train, validation)`` sorted indices: a random ``fraction`` of ``range(n)`` (seeded)
   is held out for validation."""
+  if not 0 <= fraction < 1:
+    raise ValueError(f"split_validation: fraction must be in [0, 1), got {fraction!r}")
   perm = np.random.default_rng(seed).permutation(n)
   n_val = round(fraction * n)
   return np.sort(perm[n_val:]), np.sort(perm[:n_val])
@@ -119,9 +121,19 @@ class ArrayDataset:
   name: str = "arrays"
 
   def __post_init__(self):
+    if not (isinstance(self.num_classes, int | np.integer) and self.num_classes >= 1):
+      raise ValueError(f"{self.name}: num_classes must be an int >= 1, got {self.num_classes!r}")
     for split, (x, y) in self.splits.items():
       if len(x) != len(y):
         raise ValueError(f"{self.name}: split {split!r} has {len(x)} inputs but {len(y)} labels")
+      y = np.asarray(y)
+      if y.ndim == 1 and np.issubdtype(y.dtype, np.integer) and len(y):
+        lo, hi = int(y.min()), int(y.max())
+        if lo < 0 or hi >= self.num_classes:
+          raise ValueError(
+            f"{self.name}: split {split!r} has labels in [{lo}, {hi}], outside "
+            f"[0, {self.num_classes}) for {self.num_classes} classes"
+          )
 
   def num_examples(self, split: str) -> int:
     return len(self.splits[split][1])

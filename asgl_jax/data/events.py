@@ -30,15 +30,17 @@ extra ``pip install asgl_jax[events]``, GPL-3.0) downloads by itself.
 from __future__ import annotations
 
 import dataclasses
+import glob
 import os
 import re
 import sys
 import tarfile
 import zipfile
+import zlib
 
 import numpy as np
 
-from asgl_jax.data import aedat, downloads
+from asgl_jax.data import aedat, cache, downloads
 from asgl_jax.data.aedat import POLARITIES, SENSOR_SIZE, SparseClips
 from asgl_jax.data.arrays import ArrayDataset, ExampleRNG, split_validation
 
@@ -113,10 +115,17 @@ def _cifar10dvs_class_files(data_dir: str, name: str, download: bool) -> list[st
         "https://figshare.com/articles/dataset/CIFAR10-DVS_New/4724671 and put them (or the "
         f"extracted class folders) in {data_dir}.",
       )
-    with zipfile.ZipFile(archive) as z:
-      z.extractall(data_dir)
-    if not os.path.isdir(folder):
-      raise FileNotFoundError(f"DVS-CIFAR10: {archive} did not contain a folder {name}/")
+
+    def extract(tmp):
+      with zipfile.ZipFile(archive) as z:
+        z.extractall(tmp)
+
+    try:  # a killed extraction leaves no half-filled class folder
+      cache.extract_atomically(extract, folder, data_dir)
+    except FileNotFoundError:
+      raise FileNotFoundError(f"DVS-CIFAR10: {archive} did not contain a folder {name}/") from None
+    except (OSError, zlib.error, zipfile.BadZipFile) as e:
+      raise ValueError(f"DVS-CIFAR10: cannot extract {archive} ({type(e).__name__}: {e})") from None
   files = [f for f in os.listdir(folder) if f.endswith(".aedat")]
   if not files:
     raise FileNotFoundError(f"DVS-CIFAR10: no .aedat files in {folder}")
@@ -126,6 +135,15 @@ def _cifar10dvs_class_files(data_dir: str, name: str, download: bool) -> list[st
     return (int(m.group(1)) if m else -1, f)
 
   return [os.path.join(folder, f) for f in sorted(files, key=index)]
+
+
+def _cifar10dvs_sources(data_dir: str) -> list[str]:
+  """The raw files a DVS-CIFAR10 cache is built from (class zips and recordings)."""
+  out = []
+  for name in CIFAR10DVS_CLASSES:
+    out.append(os.path.join(data_dir, f"{name}.zip"))
+    out += glob.glob(os.path.join(glob.escape(data_dir), name, "*.aedat"))
+  return out
 
 
 def load_dvs_cifar10(
@@ -161,10 +179,18 @@ def load_dvs_cifar10(
       f"load_dvs_cifar10: frames must be one of {aedat.FRAME_VALUES}, got {frames!r}"
     )
   suffix = "" if frames == "counts" else f"_{frames}"
-  cache = os.path.join(data_dir, f"dvs_cifar10_T{num_frames}_{size}px_{split_by}{suffix}.npz")
-  if os.path.exists(cache):
-    with np.load(cache) as z:
-      clips, labels, index = z["frames"], z["labels"], z["index"]
+  cache_file = os.path.join(data_dir, f"dvs_cifar10_T{num_frames}_{size}px_{split_by}{suffix}.npz")
+  settings = {"num_frames": num_frames, "size": size, "split_by": split_by, "frames": frames}
+  raw = _cifar10dvs_sources(data_dir)
+
+  def check(a):
+    x, y, i = a["frames"], a["labels"], a["index"]
+    if x.shape[1:] != (num_frames, size, size, POLARITIES) or not y.shape == i.shape == x.shape[:1]:
+      raise ValueError(f"frames {list(x.shape)}, labels {list(y.shape)}, index {list(i.shape)}")
+
+  hit = cache.load(cache_file, sources=raw, settings=settings, check=check)
+  if hit is not None:
+    clips, labels, index = hit["frames"], hit["labels"], hit["index"]
   else:
     clips, labels, index = [], [], []
     for c, name in enumerate(CIFAR10DVS_CLASSES):
@@ -178,7 +204,8 @@ def load_dvs_cifar10(
         index.append(i)
     clips = np.stack(clips).astype(np.float16)
     labels, index = np.asarray(labels, np.int32), np.asarray(index, np.int32)
-    np.savez(cache, frames=clips, labels=labels, index=index)
+    arrays = {"frames": clips, "labels": labels, "index": index}
+    cache.save(cache_file, arrays, sources=_cifar10dvs_sources(data_dir), settings=settings)
   train, test = [], []
   for c in range(len(CIFAR10DVS_CLASSES)):
     idx = np.flatnonzero(labels == c)
@@ -227,6 +254,15 @@ class EventClipDataset(ArrayDataset):
     return clips.clips(idx, np.zeros(len(idx), np.int64), self.num_frames)
 
 
+def _gesture_sources(data_dir: str) -> list[str]:
+  """The raw files a DVS128 Gesture cache is built from (archive, lists, recordings, labels)."""
+  out = [os.path.join(data_dir, "DvsGesture.tar.gz")]
+  for root in (data_dir, os.path.join(data_dir, "DvsGesture")):
+    for pattern in ("*.aedat", "*_labels.csv", "trials_to_*.txt"):
+      out += glob.glob(os.path.join(glob.escape(root), pattern))
+  return out
+
+
 def _gesture_trials(data_dir: str) -> tuple[str, dict[str, list[str]]]:
   """The folder holding the official files and its train/test trial lists."""
   for root in (data_dir, os.path.join(data_dir, "DvsGesture")):
@@ -242,8 +278,19 @@ def _gesture_trials(data_dir: str) -> tuple[str, dict[str, list[str]]]:
         "--config.dataset.source=tonic (pip install asgl_jax[events]), which downloads tonic's "
         "preprocessed copy."
       )
-    with tarfile.open(archive) as tar:
-      tar.extractall(data_dir, filter="data")
+
+    def extract(tmp, archive=archive):
+      with tarfile.open(archive) as tar:
+        tar.extractall(tmp, filter="data")
+
+    try:  # a killed extraction leaves no half-filled DvsGesture/
+      cache.extract_atomically(extract, os.path.join(data_dir, "DvsGesture"), data_dir)
+    except FileNotFoundError:
+      raise FileNotFoundError(f"DVS128 Gesture: {archive} has no DvsGesture/ folder") from None
+    except (OSError, tarfile.TarError) as e:
+      raise ValueError(
+        f"DVS128 Gesture: cannot extract {archive} ({type(e).__name__}: {e})"
+      ) from None
     return _gesture_trials(data_dir)
   lists = {}
   for split in ("train", "test"):
@@ -267,7 +314,15 @@ def _gesture_official(data_dir, frame_us, frame_size):
         dtype=np.int64,
         ndmin=2,
       )
+      csv = trial.replace(".aedat", "_labels.csv")
+      if labels.shape[1:] != (3,):
+        raise ValueError(f"DVS128 Gesture: {csv}: expected 3 columns (class, start, end)")
       for cls, t0, t1 in labels:
+        if not 1 <= cls <= GESTURE_CLASSES or not 0 <= t0 < t1:
+          raise ValueError(
+            f"DVS128 Gesture: {csv}: class {cls} (expected 1–{GESTURE_CLASSES}) or time span "
+            f"[{t0}, {t1}) (expected 0 <= start < end) is invalid"
+          )
         sp = aedat.sparse_frames(
           ev["t"], ev["x"], ev["y"], ev["p"], t0=t0, t1=t1, frame_us=frame_us, frame_size=frame_size
         )
@@ -362,18 +417,31 @@ def load_dvs_gesture(
       f"got {split!r}, {source!r}"
     )
   frame_us = round(frame_ms * 1000)
-  cache = os.path.join(data_dir, f"dvs_gesture_{source}_{frame_us}us_{frame_size}px.npz")
-  if os.path.exists(cache):
-    with np.load(cache) as z:
-      packed = {
-        s: (
-          SparseClips(
-            z[f"{s}_flat"], z[f"{s}_counts"], z[f"{s}_offsets"], z[f"{s}_bins"], tuple(z["shape"])
-          ),
-          z[f"{s}_labels"],
-        )
-        for s in ("train", "test")
-      }
+  cache_file = os.path.join(data_dir, f"dvs_gesture_{source}_{frame_us}us_{frame_size}px.npz")
+  settings = {"source": source, "frame_us": frame_us, "frame_size": frame_size}
+  raw = _gesture_sources(data_dir) if source == "official" else []
+
+  def check(z):
+    if tuple(z["shape"]) != (frame_size, frame_size, POLARITIES):
+      raise ValueError(f"frame shape {tuple(z['shape'])}")
+    for s in ("train", "test"):
+      n = len(z[f"{s}_labels"])
+      if len(z[f"{s}_offsets"]) != n + 1 or len(z[f"{s}_bins"]) != n:
+        raise ValueError(f"{s}: {n} labels, {len(z[f'{s}_offsets'])} offsets")
+      if len(z[f"{s}_flat"]) != len(z[f"{s}_counts"]):
+        raise ValueError(f"{s}: flat indices and counts differ in length")
+
+  z = cache.load(cache_file, sources=raw, settings=settings, check=check)
+  if z is not None:
+    packed = {
+      s: (
+        SparseClips(
+          z[f"{s}_flat"], z[f"{s}_counts"], z[f"{s}_offsets"], z[f"{s}_bins"], tuple(z["shape"])
+        ),
+        z[f"{s}_labels"],
+      )
+      for s in ("train", "test")
+    }
   else:
     read = _gesture_official if source == "official" else _gesture_tonic
     samples = read(data_dir, frame_us, frame_size)
@@ -389,8 +457,7 @@ def load_dvs_gesture(
           f"{s}_labels": y,
         }
       )
-    os.makedirs(data_dir, exist_ok=True)
-    np.savez(cache, **arrays)
+    cache.save(cache_file, arrays, sources=raw, settings=settings)
   (tr_c, tr_y), (te_c, te_y) = packed["train"], packed["test"]
   if split == "paper":
     all_c = tr_c.concatenate(te_c)

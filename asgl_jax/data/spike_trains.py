@@ -25,10 +25,11 @@ import gzip
 import os
 import shutil
 import zipfile
+import zlib
 
 import numpy as np
 
-from asgl_jax.data import downloads
+from asgl_jax.data import cache, downloads
 from asgl_jax.data.arrays import ArrayDataset, split_validation
 
 SHD_URL = "https://zenkelab.org/datasets/"
@@ -42,22 +43,47 @@ SHD_CLASSES = 20
 
 
 def bin_spikes(times, units, *, num_steps: int, num_channels: int, max_time: float) -> np.ndarray:
-  """Spike counts ``[N, num_steps, num_channels]`` (uint8, saturating) from ragged spike lists.
+  """Spike counts ``[N, num_steps, num_channels]`` (uint8, saturating at 255) from ragged
+  spike lists.
 
   Spike ``(t, u)`` of recording ``n`` lands in bin ``floor(t / max_time · num_steps)``;
-  spikes at ``t >= max_time`` are dropped.
+  spikes at ``t >= max_time`` are dropped. A negative or non-finite time, a unit outside
+  ``[0, num_channels)`` or lists of different lengths are a ``ValueError`` naming the recording.
+
+  Example:
+    >>> import numpy as np
+    >>> from asgl_jax.data import spike_trains
+    >>> c = spike_trains.bin_spikes([np.full(300, 0.1)], [np.zeros(300, int)], num_steps=2,
+    ...                             num_channels=1, max_time=1.0)
+    >>> c[0, :, 0].tolist()  # 300 spikes in one bin saturate at 255
+    [255, 0]
   """
   if num_steps < 1 or max_time <= 0:
     raise ValueError(
       f"bin_spikes: need num_steps >= 1 and max_time > 0, got {num_steps}, {max_time}"
     )
+  if len(times) != len(units):
+    raise ValueError(f"bin_spikes: {len(times)} time lists but {len(units)} unit lists")
   out = np.zeros((len(times), num_steps, num_channels), np.uint8)
   for n, (t, u) in enumerate(zip(times, units)):
     t = np.asarray(t, np.float64)
-    u = np.asarray(u, np.int64)
+    u = np.asarray(u)
+    if t.shape != u.shape or t.ndim != 1:
+      raise ValueError(f"bin_spikes: recording {n} has times {t.shape} but units {u.shape}")
+    if not np.issubdtype(u.dtype, np.integer) and not np.all(u == np.round(u)):
+      raise ValueError(f"bin_spikes: recording {n} has non-integer units")
+    u = u.astype(np.int64)
+    if len(t) and not (np.isfinite(t).all() and t.min() >= 0):
+      raise ValueError(f"bin_spikes: recording {n} has negative or non-finite spike times")
+    if len(u) and (u.min() < 0 or u.max() >= num_channels):
+      raise ValueError(
+        f"bin_spikes: recording {n} has units in [{u.min()}, {u.max()}], outside "
+        f"[0, {num_channels})"
+      )
     b = np.floor(t / max_time * num_steps).astype(np.int64)
-    keep = (b >= 0) & (b < num_steps) & (u >= 0) & (u < num_channels)
-    np.add.at(out[n], (b[keep], u[keep]), 1)
+    keep = b < num_steps
+    counts = np.bincount(b[keep] * num_channels + u[keep], minlength=num_steps * num_channels)
+    out[n] = np.minimum(counts, 255).reshape(num_steps, num_channels)
   return out
 
 
@@ -80,12 +106,22 @@ def _shd_file(data_dir: str, split: str, download: bool) -> str:
         f"extracted .h5) in {data_dir}.",
       )
     if os.path.exists(archive):
-      if ext == ".zip":
-        with zipfile.ZipFile(archive) as z:
-          z.extract(os.path.basename(h5), data_dir)
-      else:
-        with gzip.open(archive) as src, open(h5, "wb") as dst:
-          shutil.copyfileobj(src, dst)
+
+      def extract(tmp, archive=archive, ext=ext):
+        if ext == ".zip":
+          with zipfile.ZipFile(archive) as z:
+            z.extract(os.path.basename(h5), tmp)
+        else:
+          with (
+            gzip.open(archive) as src,
+            open(os.path.join(tmp, os.path.basename(h5)), "wb") as dst,
+          ):
+            shutil.copyfileobj(src, dst)
+
+      try:  # a killed extraction leaves no half-written .h5
+        cache.extract_atomically(extract, h5, data_dir)
+      except (OSError, EOFError, zlib.error, zipfile.BadZipFile, KeyError) as e:
+        raise ValueError(f"SHD: cannot extract {archive} ({type(e).__name__}: {e})") from None
       return h5
   raise FileNotFoundError(
     f"SHD: {h5} not found. Download shd_{split}.h5.zip from {SHD_URL} and put it (or the extracted "
@@ -98,20 +134,30 @@ def load_shd_split(
   data_dir: str, split: str, *, num_steps: int = 250, max_time: float = 1.4, download: bool = True
 ) -> tuple[np.ndarray, np.ndarray]:
   """Binned SHD split: ``(spikes [N, num_steps, 700] uint8, labels [N] int32)``, cached as .npz."""
-  cache = os.path.join(data_dir, f"shd_{split}_T{num_steps}_{max_time:g}s.npz")
-  if os.path.exists(cache):
-    with np.load(cache) as z:
-      return z["spikes"], z["labels"]
+  cache_file = os.path.join(data_dir, f"shd_{split}_T{num_steps}_{max_time:g}s.npz")
+  raw = [os.path.join(data_dir, f"shd_{split}.h5{ext}") for ext in ("", ".zip", ".gz")]
+  settings = {"num_steps": num_steps, "max_time": max_time}
+
+  def check(a):
+    x, y = a["spikes"], a["labels"]
+    if x.dtype != np.uint8 or x.shape[1:] != (num_steps, SHD_CHANNELS) or y.shape != x.shape[:1]:
+      raise ValueError(f"spikes {x.dtype}{list(x.shape)}, labels {list(y.shape)}")
+
+  hit = cache.load(cache_file, sources=raw, settings=settings, check=check)
+  if hit is not None:
+    return hit["spikes"], hit["labels"]
   import h5py
 
-  path = _shd_file(data_dir, split, download)
-  with h5py.File(path, "r") as f:
+  h5 = _shd_file(data_dir, split, download)
+  with h5py.File(h5, "r") as f:
     times, units = f["spikes"]["times"][:], f["spikes"]["units"][:]
     labels = np.asarray(f["labels"][:], np.int32)
   spikes = bin_spikes(
     times, units, num_steps=num_steps, num_channels=SHD_CHANNELS, max_time=max_time
   )
-  np.savez_compressed(cache, spikes=spikes, labels=labels)
+  cache.save(
+    cache_file, {"spikes": spikes, "labels": labels}, sources=raw, settings=settings, compress=True
+  )
   return spikes, labels
 
 
