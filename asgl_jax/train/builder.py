@@ -12,6 +12,7 @@ from __future__ import annotations
 import dataclasses
 import functools
 import math
+import os
 from collections.abc import Callable
 from typing import Any
 
@@ -277,6 +278,25 @@ def check_requirements(config) -> None:
       f"this config needs {what}, which is not installed: "
       f"pip install -e '.[{','.join(extras)}]' (or pip install 'asgl_jax[{','.join(extras)}]')"
     )
+
+
+def write_config(config, workdir: str) -> str:
+  """Writes ``config`` (every field, overrides applied) to ``<workdir>/config.json``; a resumed
+  run overwrites it with the config it resumed with.
+
+  Example:
+    >>> import json, os, tempfile, ml_collections
+    >>> from asgl_jax.train import builder
+    >>> path = builder.write_config(ml_collections.ConfigDict({"lr": 0.1}), tempfile.mkdtemp())
+    >>> json.load(open(path))
+    {'lr': 0.1}
+  """
+  path = os.path.join(workdir, "config.json")
+  tmp = path + ".tmp"
+  with open(tmp, "w") as f:
+    f.write(config.to_json_best_effort(indent=2, sort_keys=True) + "\n")
+  os.replace(tmp, path)
+  return path
 
 
 def load_dataset(config):

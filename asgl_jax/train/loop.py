@@ -35,7 +35,7 @@ def train_and_evaluate(config, workdir: str, dataset) -> dict[str, Any]:
   run = builder.build_run(config, dataset)
   if parallel.is_writer():
     os.makedirs(workdir, exist_ok=True)
-    reporting.write_config(config, workdir)
+    builder.write_config(config, workdir)
   return run_training(run, dataset, workdir)
 
 

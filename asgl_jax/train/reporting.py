@@ -99,25 +99,6 @@ def fmt_time(s: float) -> str:
   return f"{h:d}:{m:02d}:{s:02d}" if h else f"{m:02d}:{s:02d}"
 
 
-def write_config(config, workdir: str) -> str:
-  """Writes ``config`` (every field, overrides applied) to ``<workdir>/config.json``; a resumed
-  run overwrites it with the config it resumed with.
-
-  Example:
-    >>> import json, os, tempfile, ml_collections
-    >>> from asgl_jax.train import reporting
-    >>> path = reporting.write_config(ml_collections.ConfigDict({"lr": 0.1}), tempfile.mkdtemp())
-    >>> json.load(open(path))
-    {'lr': 0.1}
-  """
-  path = os.path.join(workdir, "config.json")
-  tmp = path + ".tmp"
-  with open(tmp, "w") as f:
-    f.write(config.to_json_best_effort(indent=2, sort_keys=True) + "\n")
-  os.replace(tmp, path)
-  return path
-
-
 class MetricWriter:
   """Writes ``metrics.jsonl`` and, if tensorboardX is installed, TensorBoard event files."""
 
