@@ -29,7 +29,14 @@ from asgl_jax.neurons import (
   recurrent_lif_step,
 )
 from asgl_jax.sparse import spike_matmul
-from asgl_jax.spiking import fold_in, heaviside, sample_mask, spike, spike_with_mask
+from asgl_jax.spiking import (
+  fold_in,
+  heaviside,
+  runtime_checks,
+  sample_mask,
+  spike,
+  spike_with_mask,
+)
 from asgl_jax.surrogate import (
   Surrogate,
   available_surrogates,
@@ -60,6 +67,7 @@ __all__ = [
   "recurrent_lif_scan",
   "recurrent_lif_step",
   "register_surrogate",
+  "runtime_checks",
   "sample_mask",
   "spike",
   "spike_matmul",

@@ -6,10 +6,27 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
+_RUNTIME = [False]  # asgl_jax.runtime_checks() turns on checkify checks of traced values
+
 
 def is_concrete(x) -> bool:
   """Whether ``x`` is a value known at trace time (not a tracer)."""
   return not isinstance(x, jax.core.Tracer)
+
+
+def set_runtime_checks(enabled: bool) -> bool:
+  """Turns the checkify checks of traced values on or off; returns the previous setting."""
+  previous, _RUNTIME[0] = _RUNTIME[0], bool(enabled)
+  return previous
+
+
+def _traced_check(x, ok, msg: str) -> None:
+  """Under :func:`asgl_jax.runtime_checks`, a ``checkify`` check that ``ok(x)`` holds for a
+  traced ``x`` (raised by ``err.throw()`` of a ``checkify.checkify``-ed function)."""
+  if _RUNTIME[0] and not is_concrete(x):
+    from jax.experimental import checkify
+
+    checkify.check(jnp.all(ok(x)), msg)
 
 
 def check_floating(fn: str, u) -> None:
@@ -29,6 +46,12 @@ def check_alpha(fn: str, alpha, u_shape: tuple[int, ...]) -> None:
     raise ValueError(
       f"{fn}: alpha of shape {alpha.shape} does not broadcast to u's shape {tuple(u_shape)}"
     )
+  tiny_t = float(jnp.finfo(alpha.dtype).tiny)
+  _traced_check(
+    alpha,
+    lambda a: jnp.isfinite(a) & (a >= tiny_t),
+    f"{fn}: alpha (the width) must be finite and >= {tiny_t:.3g}",
+  )
   if is_concrete(alpha):
     a = np.asarray(alpha)
     if not np.all(a > 0):  # also catches NaN
@@ -47,7 +70,13 @@ def check_neuron(fn: str, *, time_steps: int | None = None, **params) -> None:
   if time_steps is not None and time_steps < 1:
     raise ValueError(f"{fn}: need at least one time step, got T = {time_steps}")
   for name, value in params.items():
-    if value is None or not is_concrete(value):
+    if value is None:
+      continue
+    if not is_concrete(value):
+      if name in ("threshold", "u0"):
+        _traced_check(value, jnp.isfinite, f"{fn}: {name} must be finite")
+      else:
+        _traced_check(value, lambda v: (v >= 0) & (v <= 1), f"{fn}: {name} must be in [0, 1]")
       continue
     v = np.asarray(value, np.float64)
     if name in ("threshold", "u0"):
@@ -67,6 +96,10 @@ def check_p(fn: str, p) -> None:
       raise ValueError(f"{fn}: p (the spike-mode probability) must be in [0, 1], got {float(pa)!r}")
   elif jnp.shape(p) != ():
     raise ValueError(f"{fn}: p must be a scalar, got shape {jnp.shape(p)}")
+  else:
+    _traced_check(
+      p, lambda q: (q >= 0) & (q <= 1), f"{fn}: p (the spike-mode probability) must be in [0, 1]"
+    )
 
 
 def static_p(p) -> float | None:

@@ -17,6 +17,7 @@ the analog prototype network. One primitive covers all three.
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import math
 from typing import NamedTuple
@@ -346,9 +347,9 @@ def spike(
   alpha = jnp.asarray(alpha)
   _checks.check_floating("spike", u)
   sur = surrogate_lib.get_surrogate(surrogate)
+  _checks.check_alpha("spike", alpha, u.shape)  # in evaluation too: a bad width is a bug there
   if not train:
     return heaviside(u)
-  _checks.check_alpha("spike", alpha, u.shape)
   _checks.check_p("spike", p)
   if _checks.is_concrete(p) and float(p) == 1.0:
     return _asgl(u, alpha, None, sur, "spike")
@@ -361,3 +362,37 @@ def spike(
     )
   mask = sample_mask(key, p, u.shape)
   return _asgl(u, alpha, mask, sur, "mask")
+
+
+@contextlib.contextmanager
+def runtime_checks(enabled: bool = True):
+  """Within this context, functions *traced* here also check their traced arguments with
+  ``jax.experimental.checkify``: the width ``α`` finite and at least the smallest normal
+  number, ``p`` in ``[0, 1]`` (Eq. 10), neuron decays in ``[0, 1]`` and thresholds finite
+  (Eq. 1–3). Concrete values are always checked at trace time; traced ones (``α`` or ``p``
+  passed into a ``jit``-ed function) only this way. Wrap the function with
+  ``checkify.checkify`` and call ``err.throw()``. ``jit`` caches traces whatever this
+  setting: a function traced inside the context keeps its checks (call it only through
+  ``checkify.checkify`` from then on), and one traced before it keeps its checks-free
+  version.
+
+  Example:
+    >>> import jax, jax.numpy as jnp
+    >>> from jax.experimental import checkify
+    >>> import asgl_jax
+    >>> u = jnp.array([-0.2, 0.3])
+    >>> f = lambda a: asgl_jax.spike(u, a, train=False)
+    >>> with asgl_jax.runtime_checks():
+    ...   err, s = checkify.checkify(jax.jit(f))(jnp.float32(-1.0))
+    >>> print(err.get().split(" (`check`")[0])
+    spike: alpha (the width) must be finite and >= 1.18e-38
+    >>> with asgl_jax.runtime_checks():
+    ...   err, s = checkify.checkify(jax.jit(f))(jnp.float32(0.5))
+    >>> err.get() is None, s.tolist()
+    (True, [0.0, 1.0])
+  """
+  previous = _checks.set_runtime_checks(enabled)
+  try:
+    yield
+  finally:
+    _checks.set_runtime_checks(previous)

@@ -398,3 +398,38 @@ def test_bad_inputs(kwargs, exc, match):
 def test_bad_mask_shape():
   with pytest.raises(ValueError, match="mask"):
     asgl_jax.spike_with_mask(jnp.zeros((4, 2)), 1.0, jnp.ones((3,), bool))
+
+
+def test_runtime_checks_catch_traced_widths_probabilities_and_decays():
+  from jax.experimental import checkify
+
+  u = jnp.linspace(-1.0, 1.0, 6)
+  key = jax.random.key(0)
+
+  def spike(a, p):
+    return asgl_jax.spike(u, a, key=key, p=p)
+
+  def lif(decay):
+    return asgl_jax.lif(jnp.ones((3, 4)), 1.0, key=key, p=0.5, decay=decay)
+
+  cases = [
+    (spike, (jnp.float32(-1.0), jnp.float32(0.5)), "alpha"),
+    (spike, (jnp.float32(jnp.inf), jnp.float32(0.5)), "alpha"),
+    (spike, (jnp.float32(1.0), jnp.float32(1.5)), "p \\(the spike-mode probability\\)"),
+    (lif, (jnp.float32(1.2),), "decay must be in \\[0, 1\\]"),
+  ]
+  for fn, args, what in cases:
+    with asgl_jax.runtime_checks():
+      err, _ = checkify.checkify(jax.jit(fn))(*args)
+    with pytest.raises(checkify.JaxRuntimeError, match=what):
+      err.throw()
+    err, _ = checkify.checkify(jax.jit(lambda *a, fn=fn: fn(*a)))(*args)  # off: nothing added
+    assert err.get() is None
+  with asgl_jax.runtime_checks():
+    err, _ = checkify.checkify(jax.jit(spike))(jnp.float32(0.5), jnp.float32(0.3))
+  assert err.get() is None
+
+
+def test_evaluation_mode_checks_the_width_too():
+  with pytest.raises(ValueError, match="alpha"):
+    asgl_jax.spike(jnp.zeros(3), -1.0, train=False)
