@@ -143,4 +143,7 @@ class Checkpointer:
     return None, None
 
   def close(self) -> None:
-    self.manager.close()
+    """Waits for saves in flight and releases the manager (again: nothing)."""
+    if not getattr(self, "_closed", False):
+      self._closed = True
+      self.manager.close()

@@ -2,6 +2,7 @@
 
 import json
 import os
+import signal
 import sys
 import time
 
@@ -25,6 +26,7 @@ def run_app(main, module: str) -> None:
   global _PROG
   _PROG = module
   train.relaunch_with_hugepages(module)
+  signal.signal(signal.SIGINT, signal.default_int_handler)  # imports are done (see __init__)
   app.run(main, flags_parser=_parse_flags)
 
 
@@ -99,15 +101,22 @@ def train_main(config, workdir: str | None, prog: str) -> dict:
   with status 2 and a message saying how to get it, not a traceback), train, report."""
   setup(config)
   try:
-    dataset = load_dataset(config)
-  except (FileNotFoundError, ImportError) as e:  # DatasetUnavailableError is a FileNotFoundError
-    print(f"{prog}: {e}", file=sys.stderr)
-    sys.exit(2)
-  try:
+    try:
+      dataset = load_dataset(config)
+    except (FileNotFoundError, ImportError) as e:  # DatasetUnavailableError: FileNotFoundError
+      print(f"{prog}: {e}", file=sys.stderr)
+      sys.exit(2)
     return run(config, workdir, dataset, config.dataset.name)
   except preemption.Preempted as e:
     print(f"{prog}: {parallel.process_tag()}{e}", file=sys.stderr)
-    sys.exit(preemption.EXIT_PREEMPTED)
+    sys.exit(e.exit_code)
+  except KeyboardInterrupt:
+    print(
+      f"{prog}: {parallel.process_tag()}interrupted; checkpoints written so far are kept "
+      "(rerun the same command to resume)",
+      file=sys.stderr,
+    )
+    sys.exit(preemption.EXIT_INTERRUPTED)
 
 
 def run(config, workdir: str | None, dataset, name: str) -> dict:

@@ -229,3 +229,71 @@ def test_autoencoder_main_trains_with_the_common_loop(tmp_path):
     assert run["steps"] == 40 and run["test_snn_psnr"] == rec["psnr"]
     assert 5.0 < rec["psnr"] < 40.0 and 0.0 < rec["ssim"] <= 1.0
   assert "PSNR (dB) / SSIM" in (tmp_path / "autoencoder.md").read_text()
+
+
+def _interrupt(tmp_path, wait_for: str, signals: int):
+  """Starts the MNIST main, sends ``signals`` SIGINTs once ``wait_for`` appears on stderr (or
+  at once when empty) and returns (exit status, stderr)."""
+  import signal
+  import subprocess
+  import sys
+  import threading
+  import time
+
+  from main_runner import ROOT
+
+  args = ["-m", "experiments.mnist", f"--workdir={tmp_path}", "--config.model.name=cnn_tiny"]
+  args += ["--config.batch_size=32", "--config.num_train_steps=400", "--config.log_every=1"]
+  args += ["--config.analysis_examples=0"]
+  proc = subprocess.Popen(
+    [sys.executable, *args],
+    cwd=ROOT,
+    env=dict(os.environ, PYTHONPATH=ROOT, ASGL_JAX_HUGEPAGES="0"),
+    stdout=subprocess.DEVNULL,
+    stderr=subprocess.PIPE,
+    text=True,
+  )
+  lines, seen = [], threading.Event()
+
+  def read():
+    for line in proc.stderr:
+      lines.append(line)
+      if wait_for and wait_for in line:
+        seen.set()
+
+  reader = threading.Thread(target=read, daemon=True)
+  reader.start()
+  if wait_for:
+    assert seen.wait(240), "".join(lines)[-2000:]
+  else:
+    time.sleep(1.0)  # interpreter start and imports
+  for _ in range(signals):
+    proc.send_signal(signal.SIGINT)
+    time.sleep(0.05)
+  proc.wait(timeout=240)
+  reader.join(timeout=10)
+  return proc.returncode, "".join(lines)
+
+
+@pytest.mark.parametrize(
+  "wait_for, signals, expect",
+  [
+    ("", 1, "interrupted while starting"),  # during the imports
+    ("step 3/400", 1, "interrupted (Ctrl-C) at step"),  # training: finish the step, save, stop
+    ("step 3/400", 2, "interrupted; checkpoints written so far are kept"),  # stops at once
+  ],
+)
+def test_ctrl_c_stops_cleanly_and_the_run_resumes(tmp_path, wait_for, signals, expect):
+  code, err = _interrupt(tmp_path, wait_for, signals)
+  assert code == 130, err[-3000:]  # 128 + SIGINT: never a crash (negative: killed by a signal)
+  assert expect in err and "Fatal Python error" not in err, err[-3000:]
+  if signals == 1:  # (a second Ctrl-C may land in Orbax's wait, which logs its own traceback)
+    assert "Traceback" not in err, err[-3000:]
+  args = ["-m", "experiments.mnist", f"--workdir={tmp_path}", "--config.model.name=cnn_tiny"]
+  args += ["--config.batch_size=32", "--config.num_train_steps=6", "--config.analysis_examples=0"]
+  r = run_python(args)  # the same command again: resumes where a checkpoint was saved
+  assert r.returncode == 0, r.stderr[-2000:]
+  if expect.startswith("interrupted (Ctrl-C)"):
+    assert "Resuming from step" in r.stderr
+  if not wait_for:
+    assert "Resuming from step" not in r.stderr

@@ -67,6 +67,9 @@ def get_config() -> ml_collections.ConfigDict:
   c.process_id = -1
   # On these signals (one process) the run saves a checkpoint and exits with status 75.
   c.preemption_signals = ("SIGTERM",)
+  # The first Ctrl-C finishes the step, saves a checkpoint and stops (exit 130); a second one
+  # stops at once. Rerunning the command resumes.
+  c.checkpoint_on_interrupt = True
   c.log_every = 50
   # Validation examples for the per-epoch analysis (smoothing error, dead neurons,
   # noisy-vs-SNN similarity) and the final analysis.json/png with energy (0: off).

@@ -74,6 +74,7 @@ class Run:
   log_every: int
   analysis_examples: int
   preemption_signals: tuple[str, ...] = ("SIGTERM",)
+  interrupt: bool = False  # the first Ctrl-C checkpoints and stops too
   protocol: str = "heldout"
 
 
@@ -220,6 +221,7 @@ def build_run(config, dataset) -> Run:
     log_every=config.get("log_every", 50),
     analysis_examples=config.get("analysis_examples", 0),
     preemption_signals=tuple(config.get("preemption_signals", ("SIGTERM",))),
+    interrupt=bool(config.get("checkpoint_on_interrupt", False)),
     protocol=config.get("protocol", "heldout"),
   )
 

@@ -160,7 +160,7 @@ def _run(run: builder.Run, dataset, workdir: str, t_start: float) -> dict[str, A
 
   step = start_step
   try:
-    with preemption.Preemption(run.preemption_signals) as stopper:
+    with preemption.Preemption(run.preemption_signals, interrupt=run.interrupt) as stopper:
       while step < total_steps:
         epoch, index = divmod(step, steps_per_epoch)
         p = run.p_of_epoch(epoch)
@@ -214,12 +214,13 @@ def _run(run: builder.Run, dataset, workdir: str, t_start: float) -> dict[str, A
               reporting.write_partial_epoch(workdir, step, train_sums)
             ckpt.save(step, {"state": state})
           ckpt.close()
-          raise preemption.Preempted(step, ckpt.path)
+          raise preemption.Preempted(step, ckpt.path, stopper.received or "SIGTERM")
   finally:
     if writer is not None:
       writer.close()
     if bar is not None:
       bar.close()
+    ckpt.close()  # waits for a save in flight, so no thread outlives an interrupted run
 
   p_final = run.p_of_epoch(max(num_epochs - 1, 0))
   test = evaluate("test", p_final)

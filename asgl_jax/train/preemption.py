@@ -21,14 +21,19 @@ import jax
 
 # The exit status of a run stopped by preemption (BSD's EX_TEMPFAIL: "try again later").
 EXIT_PREEMPTED = 75
+# The exit status of a run stopped by Ctrl-C (128 + SIGINT, as a shell reports it).
+EXIT_INTERRUPTED = 130
 
 
 class Preempted(Exception):
-  """Training stopped at ``step`` on a preemption signal, after a checkpoint was saved."""
+  """Training stopped at ``step`` on a preemption signal (or Ctrl-C), after a checkpoint was
+  saved; ``exit_code`` is what a main exits with."""
 
-  def __init__(self, step: int, path: str):
-    super().__init__(f"preempted at step {step}; checkpoint saved in {path}; rerun to resume")
-    self.step, self.path = step, path
+  def __init__(self, step: int, path: str, signal_name: str = "SIGTERM"):
+    what = "interrupted (Ctrl-C)" if signal_name == "SIGINT" else "preempted"
+    super().__init__(f"{what} at step {step}; checkpoint saved in {path}; rerun to resume")
+    self.step, self.path, self.signal_name = step, path, signal_name
+    self.exit_code = EXIT_INTERRUPTED if signal_name == "SIGINT" else EXIT_PREEMPTED
 
 
 class Preemption:
@@ -36,6 +41,8 @@ class Preemption:
 
   Args:
     signals: signal names (``"SIGTERM"``, ``"SIGUSR1"``, ...) a single process stops on.
+    interrupt: a single process also stops this way on the first Ctrl-C (SIGINT); a second
+      Ctrl-C raises ``KeyboardInterrupt`` at once.
 
   Use as a context manager around the loop; the previous handlers come back on exit.
 
@@ -50,8 +57,10 @@ class Preemption:
     (False, True)
   """
 
-  def __init__(self, signals=("SIGTERM",)):
+  def __init__(self, signals=("SIGTERM",), *, interrupt: bool = False):
     self.signals = tuple(signals)
+    self.interrupt = interrupt
+    self.received: str | None = None  # the name of the first signal that arrived
     for name in self.signals:
       if not isinstance(name, str) or not hasattr(signal, name):
         raise ValueError(f"Preemption: unknown signal {name!r}")
@@ -64,6 +73,8 @@ class Preemption:
       for name in self.signals:
         num = getattr(signal, name)
         self._previous[num] = signal.signal(num, self._handle)
+      if self.interrupt and signal.SIGINT not in self._previous:
+        self._previous[signal.SIGINT] = signal.signal(signal.SIGINT, self._handle)
     return self
 
   def __exit__(self, *exc) -> None:
@@ -73,13 +84,17 @@ class Preemption:
 
   def _handle(self, signum, frame) -> None:
     del frame
+    name = signal.Signals(signum).name
     if not self._flag.is_set():
+      self.received = name
+      again = " (Ctrl-C again stops at once)" if signum == signal.SIGINT else ""
       print(
-        f"asgl_jax: {signal.Signals(signum).name} received: finishing the step and saving a "
-        "checkpoint",
+        f"asgl_jax: {name} received: finishing the step and saving a checkpoint{again}",
         file=sys.stderr,
         flush=True,
       )
+    if signum == signal.SIGINT:
+      signal.signal(signal.SIGINT, signal.default_int_handler)
     self._flag.set()
 
   def reached(self, step: int) -> bool:
