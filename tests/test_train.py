@@ -521,3 +521,53 @@ def test_a_corrupt_newest_checkpoint_falls_back_to_the_previous_one(tmp_path, ca
   ck.close()
   err = capsys.readouterr().err
   assert step == 8 and "skipping checkpoint 12" in err and "do not match the CRC" in err, err
+
+
+def _bf16_cases():
+  rng = np.random.default_rng(0)
+  yield (
+    "mlp",
+    models.SpikingMLP(6, [8], num_classes=4, time_steps=2, rngs=nnx.Rngs(0)),
+    (jnp.asarray(rng.normal(size=(3, 6)), jnp.float32)),
+  )
+  yield (
+    "cnn_tiny",
+    models.get_model("cnn_tiny", num_classes=4, rngs=nnx.Rngs(0)),
+    jnp.ones((3, 28, 28, 1)),
+  )
+  yield (
+    "resnet_tiny",
+    models.resnet_tiny(num_classes=4, time_steps=2, rngs=nnx.Rngs(0)),
+    (jnp.ones((3, 16, 16, 3))),
+  )
+  rnn = models.SpikingRNN(10, 8, num_classes=4, time_steps=5, rngs=nnx.Rngs(0), batch_major=True)
+  yield "rsnn (bool spikes)", rnn, jnp.asarray(rng.random((3, 5, 10)) < 0.3)
+  clif = models.SpikingCLIFNet(
+    10, 8, num_classes=4, time_steps=4, rngs=nnx.Rngs(0), batch_major=True
+  )
+  yield "clif_net", clif, jnp.asarray(rng.random((3, 4, 10)), jnp.float32)
+
+
+@pytest.mark.parametrize("name, model, x", list(_bf16_cases()), ids=lambda v: str(v)[:12])
+def test_bfloat16_steps_compute_in_bf16_and_keep_float32_state(name, model, x):
+  tx = optim.make_optimizer(lr_schedule=0.1)
+  graphdef, params, stats = train.split_model(model)
+  step_fn = train.make_train_step(graphdef, tx, losses.cross_entropy, compute_dtype=jnp.bfloat16)
+  state = train.TrainState(jnp.int32(0), params, stats, tx.init(params))
+  batch = {"image": x, "label": jnp.arange(3) % 4}
+  args = (state, batch, jax.random.key(0), jnp.float32(0.8))
+  new, metrics = jax.jit(step_fn)(*args)
+  assert np.isfinite(float(metrics["loss"])) and np.all(np.asarray(metrics["finite"]) == 1)
+  dtypes = lambda tree: [a.dtype for a in jax.tree.leaves(tree)]  # noqa: E731
+  assert dtypes(new.params) == dtypes(state.params)  # master weights and widths stay float32
+  assert dtypes(new.batch_stats) == dtypes(state.batch_stats)
+  assert dtypes(new.opt_state) == dtypes(state.opt_state)
+  jaxpr = str(jax.make_jaxpr(step_fn)(*args))
+  assert any(op in jaxpr for op in ("dot_general", "conv_general_dilated")), name
+  assert "bf16" in jaxpr, name  # the forward and backward matmuls / convolutions run in bf16
+  for platform in ("cuda", "tpu"):
+    text = jax.jit(step_fn).trace(*args).lower(lowering_platforms=(platform,)).as_text()
+    assert "bf16" in text and "callback" not in text, platform
+  evaluate = train.make_eval_step(graphdef, compute_dtype=jnp.bfloat16)
+  sums = jax.jit(evaluate)(new, {**batch, "mask": jnp.ones(3, bool)}, jax.random.key(1), 0.8)
+  assert float(sums["count"]) == 3 and 0 <= float(sums["snn_accuracy"]) <= 3

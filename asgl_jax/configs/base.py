@@ -70,6 +70,10 @@ def get_config() -> ml_collections.ConfigDict:
   # The first Ctrl-C finishes the step, saves a checkpoint and stops (exit 130); a second one
   # stops at once. Rerunning the command resumes.
   c.checkpoint_on_interrupt = True
+  # "bfloat16": mixed precision (weights and activations in bf16 for the forward and backward
+  # pass; parameters, optimizer state, widths, BN statistics and the loss in float32). The
+  # paper's runs were float32, so every config is; bf16 is for GPUs and TPUs.
+  c.dtype = "float32"
   c.log_every = 50
   # Validation examples for the per-epoch analysis (smoothing error, dead neurons,
   # noisy-vs-SNN similarity) and the final analysis.json/png with energy (0: off).

@@ -76,9 +76,14 @@ class Run:
   preemption_signals: tuple[str, ...] = ("SIGTERM",)
   interrupt: bool = False  # the first Ctrl-C checkpoints and stops too
   protocol: str = "heldout"
+  compute_dtype: Any = None  # None: float32; jnp.bfloat16: mixed precision (config.dtype)
 
 
 PROTOCOLS = ("heldout", "paper")
+
+
+# config.dtype -> the compute dtype of the steps (parameters and optimizer state stay float32)
+DTYPES = {"float32": None, "bfloat16": jnp.bfloat16}
 
 
 def validate_config(config) -> None:
@@ -97,6 +102,8 @@ def validate_config(config) -> None:
   ):
     if not ok:  # NaN fails every comparison, so it lands here too
       raise ValueError(f"config.{field} must be {want}, got {config[field]!r}")
+  if config.get("dtype", "float32") not in DTYPES:
+    raise ValueError(f"config.dtype must be one of {sorted(DTYPES)}, got {config.dtype!r}")
   if config.batch_size < 1:
     raise ValueError(f"config.batch_size must be >= 1, got {config.batch_size}")
   if config.time_steps < 1:
@@ -223,6 +230,7 @@ def build_run(config, dataset) -> Run:
     preemption_signals=tuple(config.get("preemption_signals", ("SIGTERM",))),
     interrupt=bool(config.get("checkpoint_on_interrupt", False)),
     protocol=config.get("protocol", "heldout"),
+    compute_dtype=DTYPES[config.get("dtype", "float32")],
   )
 
 

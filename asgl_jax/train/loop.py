@@ -94,13 +94,16 @@ def _run(run: builder.Run, dataset, workdir: str, t_start: float) -> dict[str, A
     metrics_fn=run.metrics_fn,
     target=run.target,
     fixed_p=run.fixed_p,
+    compute_dtype=run.compute_dtype,
   )
   options = _backend.compiler_options()
   train_step = jax.jit(
     step_fn, out_shardings=(rep, rep), donate_argnums=0, compiler_options=options
   )
   eval_step = jax.jit(
-    step_lib.make_eval_step(graphdef, score_fn=run.score_fn, target=run.target),
+    step_lib.make_eval_step(
+      graphdef, score_fn=run.score_fn, target=run.target, compute_dtype=run.compute_dtype
+    ),
     out_shardings=rep,
     compiler_options=options,
   )

@@ -150,6 +150,34 @@ def _all_finite(tree) -> Array:
   return jnp.all(jnp.stack(leaves)) if leaves else jnp.bool_(True)
 
 
+def cast_for_compute(params, x, dtype):
+  """Mixed precision: the weights and a floating input ``x`` in ``dtype`` (e.g. bfloat16) for
+  the forward and backward pass; the spiking parameters (widths, decays) stay float32, so do
+  the parameters the optimizer keeps, BN's statistics and the loss. ``dtype=None``: as they are.
+
+  Example:
+    >>> import jax.numpy as jnp
+    >>> from asgl_jax.train import step
+    >>> p = {"weights": {"w": jnp.ones(2)}, "spiking": {"log_alpha": jnp.zeros(())}}
+    >>> q, x = step.cast_for_compute(p, jnp.ones(3), jnp.bfloat16)
+    >>> q["weights"]["w"].dtype, q["spiking"]["log_alpha"].dtype, x.dtype
+    (dtype(bfloat16), dtype('float32'), dtype(bfloat16))
+  """
+  if dtype is None:
+    return params, x
+
+  def cast(v):
+    return v.astype(dtype) if jnp.issubdtype(v.dtype, jnp.floating) else v
+
+  weights = jax.tree.map(cast, params["weights"])
+  return {**params, "weights": weights}, cast(jnp.asarray(x))
+
+
+def _like(new, old):
+  """``new`` with the dtypes of ``old`` (BN statistics stay in the dtype they are kept in)."""
+  return jax.tree.map(lambda n, o: jnp.asarray(n).astype(jnp.asarray(o).dtype), new, old)
+
+
 def make_train_step(
   graphdef,
   tx: optax.GradientTransformation,
@@ -158,6 +186,7 @@ def make_train_step(
   metrics_fn: Callable[[Array, Array], dict[str, Array]] = classification_metrics,
   target: str = "label",
   fixed_p: float | None = None,
+  compute_dtype=None,
 ) -> Callable:
   """``(state, batch, key, p) -> (state, metrics)``; jit it with ``compiler_options()``.
 
@@ -171,6 +200,8 @@ def make_train_step(
     target: the batch entry the loss compares with (``"label"``, or ``"image"`` to reconstruct).
     fixed_p: a spike-mode probability known at trace time (``1.0`` for SG: no mask is ever
       sampled); the step's ``p`` argument is then ignored.
+    compute_dtype: ``None`` (float32) or e.g. ``jnp.bfloat16``: mixed precision
+      (:func:`cast_for_compute`); the outputs are cast to float32 before the loss.
 
   ``metrics["finite"]`` holds four flags, 1 where everything is finite: the inputs, the
   parameters the step started from, the gradients and the loss. At p = 1 a NaN becomes a
@@ -185,13 +216,15 @@ def make_train_step(
     keys = example_keys(key, state.step, batch["image"].shape[0])
 
     def compute_loss(params, batch_stats):
+      params, x = cast_for_compute(params, batch["image"], compute_dtype)
       model = merge_model(graphdef, params, batch_stats)
-      out = model(batch["image"], key=keys, p=p, train=True)
+      out = model(x, key=keys, p=p, train=True).astype(jnp.float32)
       return loss_fn(out, batch[target]), (out, nnx.to_pure_dict(nnx.state(model, nnx.BatchStat)))
 
     (loss, (out, stats)), grads = jax.value_and_grad(compute_loss, has_aux=True)(
       state.params, state.batch_stats
     )
+    stats = _like(stats, state.batch_stats)
     updates, opt_state = tx.update(grads, state.opt_state, state.params)
     params = optax.apply_updates(state.params, updates)
     metrics = {
@@ -217,6 +250,7 @@ def make_eval_step(
   *,
   score_fn: Callable[[Array, Array], dict[str, Array]] = classification_scores,
   target: str = "label",
+  compute_dtype=None,
 ) -> Callable:
   """``(state, batch, key, p) -> sums`` over the batch's real examples (``batch["mask"]``).
 
@@ -229,13 +263,15 @@ def make_eval_step(
   def eval_step(state: TrainState, batch, key, p):
     mask = batch["mask"].astype(jnp.float32)
     keys = example_keys(key, jnp.int32(0), batch["image"].shape[0])
-    model = merge_model(graphdef, state.params, state.batch_stats)
+    params, x = cast_for_compute(state.params, batch["image"], compute_dtype)
+    model = merge_model(graphdef, params, state.batch_stats)
     # The noisy network: masks at probability p, BN with its running statistics.
     model.set_attributes(use_running_average=True, raise_if_not_found=False)
-    noisy = model(batch["image"], key=keys, p=p, train=True)
+    noisy = model(x, key=keys, p=p, train=True).astype(jnp.float32)
     # The embedded SNN (pure spikes), recording each spiking layer's firing rate.
     model.set_attributes(record="rates", raise_if_not_found=False)
-    snn, rates = nnx.capture(model, nnx.Intermediate)(batch["image"], train=False)
+    snn, rates = nnx.capture(model, nnx.Intermediate)(x, train=False)
+    snn = snn.astype(jnp.float32)
     n = jnp.sum(mask)
     flat = {k.replace("/firing_rate/0", ""): v for k, v in flatten(nnx.to_pure_dict(rates)).items()}
     out = {"count": n}
