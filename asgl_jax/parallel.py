@@ -208,3 +208,81 @@ def shard_batch(batch: dict, mesh: Mesh, batch_size: int | None = None) -> dict:
     return jax.make_array_from_process_local_data(sharding, x, (total, *x.shape[1:]))
 
   return jax.tree_util.tree_map(put, batch)
+
+
+class Prefetcher:
+  """``fn(step)`` for ``step`` in ``[start, stop)``, computed ``depth`` steps ahead on a
+  background thread: the next batches are read, augmented and put on the devices while the
+  current step runs. Results come back in step order; an exception in ``fn`` is raised by the
+  :meth:`get` of its step. ``depth=0`` computes each on the caller's thread, when asked.
+
+  Example:
+    >>> from asgl_jax import parallel
+    >>> with parallel.Prefetcher(lambda s: s * s, start=2, stop=5, depth=2) as batches:
+    ...   [batches.get(s) for s in range(2, 5)]
+    [4, 9, 16]
+  """
+
+  def __init__(self, fn, *, start: int, stop: int, depth: int = 2):
+    import queue
+    import threading
+
+    if not (isinstance(depth, int) and depth >= 0):
+      raise ValueError(f"Prefetcher: depth must be an int >= 0, got {depth!r}")
+    self.fn, self.next_step, self.stop, self.depth = fn, start, stop, depth
+    self.waited = 0.0  # seconds get() spent waiting for a result that was not ready
+    self._stop = threading.Event()
+    self._queue = queue.Queue(maxsize=max(depth, 1))
+    self._thread = None
+    if depth:
+      self._thread = threading.Thread(target=self._produce, args=(start,), daemon=True)
+      self._thread.start()
+
+  def _produce(self, step: int) -> None:
+    import queue
+
+    while step < self.stop and not self._stop.is_set():
+      try:
+        item = (step, self.fn(step), None)
+      except Exception as e:  # handed to the consumer, raised by its get()
+        item = (step, None, e)
+      while not self._stop.is_set():
+        try:
+          self._queue.put(item, timeout=0.1)
+          break
+        except queue.Full:
+          continue
+      if item[2] is not None:
+        return
+      step += 1
+
+  def get(self, step: int):
+    """The result for ``step`` (steps must be asked for in order, one after another)."""
+    import time
+
+    if step != self.next_step:
+      raise ValueError(f"Prefetcher: asked for step {step}, expected {self.next_step}")
+    self.next_step += 1
+    t0 = time.perf_counter()
+    if self._thread is None:
+      out = self.fn(step)
+      self.waited += time.perf_counter() - t0
+      return out
+    got, out, error = self._queue.get()
+    self.waited += time.perf_counter() - t0
+    if error is not None:
+      raise error
+    assert got == step, (got, step)
+    return out
+
+  def close(self) -> None:
+    """Stops the background thread (results not asked for are dropped)."""
+    self._stop.set()
+    if self._thread is not None:
+      self._thread.join(timeout=60)
+
+  def __enter__(self) -> Prefetcher:
+    return self
+
+  def __exit__(self, *exc) -> None:
+    self.close()

@@ -202,7 +202,7 @@ def test_resume_gives_the_same_parameters(tmp_path):
         os.kill(os.getpid(), signal.SIGUSR1)
       return super().train_batch(epoch=epoch, index=index, **kw)
 
-  cfg = tiny_config(num_epochs=3, preemption_signals=("SIGUSR1",))
+  cfg = tiny_config(num_epochs=3, preemption_signals=("SIGUSR1",), prefetch=0)  # batch at its step
   workdir = str(tmp_path / "preempted")
   with pytest.raises(train.preemption.Preempted) as e:
     train.train_and_evaluate(cfg, workdir, Signalled(ds.splits, num_classes=2))
@@ -571,3 +571,34 @@ def test_bfloat16_steps_compute_in_bf16_and_keep_float32_state(name, model, x):
   evaluate = train.make_eval_step(graphdef, compute_dtype=jnp.bfloat16)
   sums = jax.jit(evaluate)(new, {**batch, "mask": jnp.ones(3, bool)}, jax.random.key(1), 0.8)
   assert float(sums["count"]) == 3 and 0 <= float(sums["snn_accuracy"]) <= 3
+
+
+def test_prefetching_batches_trains_exactly_as_reading_them_on_demand(tmp_path):
+  runs = {}
+  for depth in (0, 3):
+    c = tiny_config(num_epochs=2, prefetch=depth, analysis_examples=0)
+    runs[depth] = train.train_and_evaluate(c, str(tmp_path / f"d{depth}"), tiny_dataset())
+  a, b = (jax.tree.leaves(runs[d]["final_state"].params) for d in (0, 3))
+  for x, y in zip(a, b):
+    np.testing.assert_array_equal(np.asarray(x), np.asarray(y))
+  rec = json.loads((tmp_path / "d3" / "metrics.jsonl").read_text().splitlines()[-1])
+  assert rec["data_wait_ms"] >= 0
+
+
+def test_prefetcher_keeps_order_and_hands_on_errors():
+  from asgl_jax import parallel
+
+  def fn(s):
+    if s == 3:
+      raise RuntimeError("bad batch 3")
+    return s
+
+  with parallel.Prefetcher(fn, start=0, stop=10, depth=2) as batches:
+    assert [batches.get(s) for s in range(3)] == [0, 1, 2]
+    with pytest.raises(RuntimeError, match="bad batch 3"):
+      batches.get(3)
+  with parallel.Prefetcher(fn, start=5, stop=10, depth=2) as batches:
+    with pytest.raises(ValueError, match="asked for step 6, expected 5"):
+      batches.get(6)
+  with pytest.raises(ValueError, match="depth"):
+    parallel.Prefetcher(fn, start=0, stop=1, depth=-1)

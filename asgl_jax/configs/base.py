@@ -74,6 +74,9 @@ def get_config() -> ml_collections.ConfigDict:
   # pass; parameters, optimizer state, widths, BN statistics and the loss in float32). The
   # paper's runs were float32, so every config is; bf16 is for GPUs and TPUs.
   c.dtype = "float32"
+  # Training batches prepared ahead (read, augmented, put on the devices) while a step runs;
+  # each epoch logs data_wait_ms, the time a step waited for its batch. 0: on demand.
+  c.prefetch = 2
   c.log_every = 50
   # Validation examples for the per-epoch analysis (smoothing error, dead neurons,
   # noisy-vs-SNN similarity) and the final analysis.json/png with energy (0: off).

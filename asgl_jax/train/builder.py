@@ -77,6 +77,7 @@ class Run:
   interrupt: bool = False  # the first Ctrl-C checkpoints and stops too
   protocol: str = "heldout"
   compute_dtype: Any = None  # None: float32; jnp.bfloat16: mixed precision (config.dtype)
+  prefetch: int = 2  # batches prepared ahead on a background thread (0: when asked)
 
 
 PROTOCOLS = ("heldout", "paper")
@@ -106,6 +107,8 @@ def validate_config(config) -> None:
     raise ValueError(f"config.dtype must be one of {sorted(DTYPES)}, got {config.dtype!r}")
   if config.batch_size < 1:
     raise ValueError(f"config.batch_size must be >= 1, got {config.batch_size}")
+  if config.get("prefetch", 2) < 0:
+    raise ValueError(f"config.prefetch must be >= 0, got {config.prefetch}")
   if config.time_steps < 1:
     raise ValueError(f"config.time_steps must be >= 1, got {config.time_steps}")
   if config.num_epochs < 1 and config.num_train_steps < 1:
@@ -231,6 +234,7 @@ def build_run(config, dataset) -> Run:
     interrupt=bool(config.get("checkpoint_on_interrupt", False)),
     protocol=config.get("protocol", "heldout"),
     compute_dtype=DTYPES[config.get("dtype", "float32")],
+    prefetch=int(config.get("prefetch", 2)),
   )
 
 

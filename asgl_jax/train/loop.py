@@ -161,16 +161,23 @@ def _run(run: builder.Run, dataset, workdir: str, t_start: float) -> dict[str, A
       shown = {k: v for k, v in m.items() if k != "grad_norm"}
       bar.update(step_done, " ".join(f"{k} {float(v):.4f}" for k, v in shown.items()))
 
+  def device_batch(s: int):
+    epoch, index = divmod(s, steps_per_epoch)
+    batch = train_batch(seed=run.seed, epoch=epoch, index=index, batch_size=run.batch_size)
+    return parallel.shard_batch(batch, mesh, run.batch_size)
+
+  # the next batches are read, augmented and put on the devices while a step runs
+  batches = parallel.Prefetcher(
+    device_batch, start=start_step, stop=total_steps, depth=run.prefetch
+  )
+  waited_at_epoch_start = 0.0
   step = start_step
   try:
     with preemption.Preemption(run.preemption_signals, interrupt=run.interrupt) as stopper:
       while step < total_steps:
-        epoch, index = divmod(step, steps_per_epoch)
+        epoch = step // steps_per_epoch
         p = run.p_of_epoch(epoch)
-        batch = train_batch(seed=run.seed, epoch=epoch, index=index, batch_size=run.batch_size)
-        new_state, metrics = train_step(
-          state, parallel.shard_batch(batch, mesh, run.batch_size), key, jnp.float32(p)
-        )
+        new_state, metrics = train_step(state, batches.get(step), key, jnp.float32(p))
         if pending is not None:
           consume(*pending)
         state, pending = new_state, (step + 1, metrics)
@@ -185,6 +192,10 @@ def _run(run: builder.Run, dataset, workdir: str, t_start: float) -> dict[str, A
             rec.update(evaluate("validation", p))
           rec["epoch"] = epoch + 1
           rec["p"] = p
+          # the time a step waited for its batch (≈ 0 when the input pipeline keeps up)
+          steps_done = step - max(epoch * steps_per_epoch, start_step)
+          rec["data_wait_ms"] = 1e3 * (batches.waited - waited_at_epoch_start) / max(steps_done, 1)
+          waited_at_epoch_start = batches.waited
           rec["learning_rate"] = float(run.lr_schedule(step))
           rec.update({f"width/{k}": v for k, v in step_lib.widths(state.params).items()})
           if run.analysis_examples and writes:
@@ -219,6 +230,7 @@ def _run(run: builder.Run, dataset, workdir: str, t_start: float) -> dict[str, A
           ckpt.close()
           raise preemption.Preempted(step, ckpt.path, stopper.received or "SIGTERM")
   finally:
+    batches.close()
     if writer is not None:
       writer.close()
     if bar is not None:
