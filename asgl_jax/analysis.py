@@ -374,6 +374,11 @@ def synaptic_operations(
         "ann_energy_pj": ann * E_MAC_PJ,
       }
     )
+  return _totals(layers)
+
+
+def _totals(layers: list[dict]) -> dict[str, Any]:
+  """The per-layer rows with their sums: SOPs, MACs, energies and the SNN/ANN ratio."""
   snn_e = sum(r["snn_energy_pj"] for r in layers)
   ann_e = sum(r["ann_energy_pj"] for r in layers)
   return {
@@ -384,6 +389,43 @@ def synaptic_operations(
     "ann_energy_pj": ann_e,
     "energy_ratio": snn_e / ann_e if ann_e else float("nan"),
   }
+
+
+def mean_synaptic_operations(model: nnx.Module, batches, **kw) -> dict[str, Any]:
+  """:func:`synaptic_operations` over several batches (e.g. the paper's 1,024 examples in
+  chunks that fit in memory): every per-example figure averaged, weighted by batch size.
+
+  Example:
+    >>> import jax
+    >>> from flax import nnx
+    >>> from asgl_jax import analysis, models
+    >>> model = models.get_model("mlp", num_classes=3, time_steps=2, in_features=4,
+    ...                          hidden=(5,), rngs=nnx.Rngs(0))
+    >>> x = jax.random.normal(jax.random.key(0), (8, 4)) * 3
+    >>> whole = analysis.synaptic_operations(model, x)
+    >>> parts = analysis.mean_synaptic_operations(model, [x[:3], x[3:]])
+    >>> bool(abs(parts["snn_energy_pj"] - whole["snn_energy_pj"]) < 1e-6 * whole["snn_energy_pj"])
+    True
+  """
+  total, acc = 0, None
+  for x in batches:
+    n = int(np.shape(x)[0])
+    r = synaptic_operations(model, x, **kw)
+    if acc is None:
+      acc = {"layers": [dict(row) for row in r["layers"]], "n": 0}
+      for row in acc["layers"]:
+        row["snn_ops"] = row["snn_energy_pj"] = row["ann_energy_pj"] = 0.0
+    for row, new in zip(acc["layers"], r["layers"]):
+      for k in ("snn_ops", "snn_energy_pj", "ann_energy_pj"):
+        row[k] += new[k] * n
+    total += n
+  if not total:
+    raise ValueError("mean_synaptic_operations: no examples")
+  layers = acc["layers"]
+  for row in layers:
+    for k in ("snn_ops", "snn_energy_pj", "ann_energy_pj"):
+      row[k] /= total
+  return {**_totals(layers), "examples": total}
 
 
 def _named(model):

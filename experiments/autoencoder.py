@@ -6,8 +6,9 @@ For each (method, width) of ``config.autoencoder`` trains the 784-…-784 spikin
 MLP to reconstruct its input (direct input, MSE on the time-mean output) from
 the same seed and initialisation, with the common training loop (one resumable
 workdir per run), then scores the embedded SNN's reconstructions of the held-out
-test images. Writes ``autoencoder.json``, ``autoencoder.md`` and
-``reconstructions.png`` to the workdir.
+test images. Writes ``autoencoder.json`` (with each run's per-epoch widths),
+``autoencoder.md``, ``reconstructions.png`` and ``widths.png`` (Fig. 3f / 5a: the widths of
+each ASGL run over the epochs) to the workdir.
 """
 
 import json
@@ -59,7 +60,35 @@ def train_one(config, dataset, method, width, workdir):
     "ssim": float(jnp.mean(analysis.ssim(img(x_test), img(recon)))),
     "final_train_loss": summary["final_train_loss"],
     "final_widths": summary["widths"],
+    # per layer, the width after each epoch (Fig. 3f, Fig. 5a)
+    "width_trajectory": {
+      k[len("width/") :]: [r[k] for r in summary["history"]]
+      for k in (summary["history"][-1] if summary["history"] else {})
+      if k.startswith("width/")
+    },
   }, np.asarray(img(recon[: config.autoencoder.num_samples]))
+
+
+def plot_width_trajectories(records, path: str) -> None:
+  """Fig. 3f / Fig. 5a: each ASGL run's per-layer width over the epochs (SG keeps its widths)."""
+  from matplotlib.figure import Figure
+
+  runs = [r for r in records if r["method"] == "asgl" and r["width_trajectory"]]
+  if not runs:
+    return
+  fig = Figure(figsize=(3.6 * len(runs), 3.4))
+  axes = np.atleast_1d(fig.subplots(1, len(runs), sharey=True))
+  for ax, r in zip(axes, runs):
+    for layer, ws in r["width_trajectory"].items():
+      ax.plot(range(1, len(ws) + 1), ws, label=layer.replace("lifs/", "layer "))
+    ax.set_yscale("log")
+    ax.set_xlabel("epoch")
+    ax.set_title(f"ASGL, α₀ = {r['width']:g}", fontsize=10)
+    ax.grid(alpha=0.3)
+  axes[0].set_ylabel("width α (layer mean)")
+  axes[-1].legend(fontsize=8)
+  fig.tight_layout()
+  fig.savefig(path, dpi=100)
 
 
 def write_report(records, samples, x_samples, workdir):
@@ -99,6 +128,7 @@ def write_report(records, samples, x_samples, workdir):
       axes[i, 0].set_ylabel(label, rotation=0, ha="right", fontsize=7)
     fig.tight_layout()
     fig.savefig(os.path.join(workdir, "reconstructions.png"), dpi=90)
+    plot_width_trajectories(records, os.path.join(workdir, "widths.png"))
   except ImportError:
     pass
   return table

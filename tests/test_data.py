@@ -316,3 +316,22 @@ def test_load_passes_time_steps_under_the_loaders_name_and_its_options_only():
   assert isinstance(ds, data.Dataset)
   with pytest.raises(FileNotFoundError, match="data_dir"):
     data.load("spikegrams", time_steps=4)
+
+
+def test_full_mnist_through_tfds_mock_data():
+  tfds = pytest.importorskip("tensorflow_datasets")
+  from asgl_jax import data
+  from asgl_jax.data import mnist
+
+  with tfds.testing.mock_data(num_examples=40):
+    ds = data.load("mnist", validation_size=10, seed=3)
+    raw = next(iter(tfds.as_numpy(tfds.load("mnist", split="test", batch_size=40))))
+  assert ds.num_examples("train") == 30 and ds.num_examples("validation") == 10
+  x, y = ds.splits["test"]
+  assert x.shape == (40, 28, 28, 1) and x.dtype == np.float32 and y.dtype == np.int32
+  np.testing.assert_allclose(x, (raw["image"] / 255.0 - mnist.MEAN) / mnist.STD, rtol=1e-6)
+  np.testing.assert_array_equal(y, raw["label"])
+  with tfds.testing.mock_data(num_examples=40):
+    assert "validation" not in data.load("mnist", validation_size=0).splits
+    with pytest.raises(ValueError, match="validation_size"):
+      data.load("mnist", validation_size=40)

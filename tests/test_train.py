@@ -156,6 +156,7 @@ def test_train_and_evaluate_writes_outputs_and_learns(tmp_path):
   assert any(k.startswith("noisy_snn_cosine/") for k in lines[-1])
   analysis = json.loads((tmp_path / "analysis.json").read_text())
   assert 0 < analysis["energy"]["energy_ratio"] == summary["energy_ratio"]
+  assert summary["energy_examples"] == 8  # all 8 validation examples, in chunks of 8
   assert (tmp_path / "analysis.png").exists()
   assert os.listdir(tmp_path / "tensorboard")
   assert s["widths"]

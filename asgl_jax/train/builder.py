@@ -73,6 +73,7 @@ class Run:
   num_devices: int | None
   log_every: int
   analysis_examples: int
+  energy_examples: int = 0  # the final energy estimate's examples (0: analysis_examples)
   preemption_signals: tuple[str, ...] = ("SIGTERM",)
   interrupt: bool = False  # the first Ctrl-C checkpoints and stops too
   protocol: str = "heldout"
@@ -230,6 +231,7 @@ def build_run(config, dataset) -> Run:
     num_devices=config.get("num_devices") or None,
     log_every=config.get("log_every", 50),
     analysis_examples=config.get("analysis_examples", 0),
+    energy_examples=config.get("energy_examples", 0),
     preemption_signals=tuple(config.get("preemption_signals", ("SIGTERM",))),
     interrupt=bool(config.get("checkpoint_on_interrupt", False)),
     protocol=config.get("protocol", "heldout"),

@@ -280,6 +280,7 @@ def _run(run: builder.Run, dataset, workdir: str, t_start: float) -> dict[str, A
         workdir,
         summary,
         analysis_split,
+        run.energy_examples,
       )
     with open(os.path.join(workdir, "summary.json"), "w") as f:
       json.dump(summary, f, indent=2)
@@ -355,10 +356,21 @@ def epoch_analysis(
 
 
 def final_analysis(
-  graphdef, state, dataset, num_examples: int, key, p, workdir, summary, split="validation"
+  graphdef,
+  state,
+  dataset,
+  num_examples: int,
+  key,
+  p,
+  workdir,
+  summary,
+  split="validation",
+  energy_examples: int = 0,
 ) -> None:
-  """Writes ``analysis.json`` and ``analysis.png`` (spike statistics and energy, App. B.2) of
-  the first ``num_examples`` examples of ``split``."""
+  """Writes ``analysis.json`` and ``analysis.png``: spike statistics of the first
+  ``num_examples`` examples of ``split``, and the energy (App. B.2) over its first
+  ``energy_examples`` (the paper's 1,024; in chunks of ``num_examples``; 0: the same
+  ``num_examples``)."""
   from asgl_jax import analysis
 
   model = step_lib.merge_model(
@@ -366,8 +378,21 @@ def final_analysis(
   )
   x = _analysis_batch(dataset, num_examples, split)
   res = analysis.analyze(model, x, key=step_lib.example_keys(key, jnp.int32(0), x.shape[0]), p=p)
+  if energy_examples > num_examples:
+
+    def chunks():
+      left = energy_examples
+      for b in dataset.eval_batches(split, num_examples):
+        n = min(int(b["mask"].sum()), left)
+        if n <= 0:
+          return
+        yield jnp.asarray(b["image"][:n])
+        left -= n
+
+    res["energy"] = analysis.mean_synaptic_operations(model, chunks())
   analysis.write_analysis(res, os.path.join(workdir, "analysis.json"))
   summary["energy_ratio"] = res["energy"]["energy_ratio"]
+  summary["energy_examples"] = int(res["energy"].get("examples", x.shape[0]))
   try:
     analysis.plot_analysis(res, os.path.join(workdir, "analysis.png"))
   except ImportError:

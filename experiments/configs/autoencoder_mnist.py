@@ -6,6 +6,10 @@ Network 784-128-64-32-64-128-784 (fully connected, LIF hidden layers), T = 8, ta
 function; the reconstruction is the time-mean of the last layer's output; MSE loss. Held-out
 images: the 500 test images of the bundled subset. Paper, Table 8: ASGL at width 0.5 reaches
 PSNR 17.75 / SSIM 0.80 (full MNIST). Measured table: docs/ablations.md.
+
+Full MNIST (60,000 / 10,000 through tfds; pip install -e '.[data]'), as in the paper:
+  python -m experiments.autoencoder --config=experiments/configs/autoencoder_mnist.py \
+      --config.dataset.name=mnist
 """
 
 import ml_collections
