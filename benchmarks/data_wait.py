@@ -8,7 +8,8 @@ step asks; 2: on a background thread, two ahead), the step is dispatched asynchr
 previous step's result is read back, as the loop reads its metrics. The step is synthetic: a
 jitted function whose host callback sleeps ``--step_ms`` (an accelerator step, which leaves the
 host's cores to the pipeline). Reported per pipeline and depth: the median over ``--rounds`` of
-the mean wait per step after the first ``--warmup`` steps, the pipeline's own rate, and one JSON
+the mean wait per step after the first ``--warmup`` steps and of the longest wait at an epoch's
+first step (where the tfds pipeline starts its epoch), the pipeline's own rate, and one JSON
 line each.
 
 Pipelines: the bundled MNIST subset with its random translation (``mnist_subset``), and CIFAR-10
@@ -55,17 +56,21 @@ def measure(dataset, *, depth: int, steps: int, warmup: int, batch_size: int, st
 
   acc = jnp.float32(0)
   jax.block_until_ready(step_fn(acc, device_batch(0)))  # compile
+  waits = []
   with parallel.Prefetcher(device_batch, start=0, stop=steps, depth=depth) as batches:
     pending = None
     for s in range(steps):
-      if s == warmup:
-        waited0 = batches.waited
+      before = batches.waited
       out = step_fn(acc, batches.get(s))
+      waits.append(batches.waited - before)
       if pending is not None:
         jax.device_get(pending)  # the loop reads the previous step's metrics
       pending = out
     jax.device_get(pending)
-    return 1e3 * (batches.waited - waited0) / (steps - warmup)
+  starts = [s for s in range(warmup, steps) if s % per_epoch == 0]
+  mean = 1e3 * sum(waits[warmup:]) / (steps - warmup)
+  stall = 1e3 * max((waits[s] for s in starts), default=float("nan"))
+  return mean, stall
 
 
 def pipeline_rate(dataset, batch_size: int, n: int = 10) -> float:
@@ -90,19 +95,24 @@ def main() -> None:
   ap.add_argument("--warmup", type=int, default=5)
   ap.add_argument("--rounds", type=int, default=3)
   ap.add_argument("--batch_size", type=int, default=128)
+  ap.add_argument("--epoch_steps", type=int, default=20, help="CIFAR mock epochs (steps)")
   args = ap.parse_args()
   if not 0 <= args.warmup < args.steps:
     ap.error("need 0 <= --warmup < --steps")
   rows = []
-  print(f"| pipeline | images/s alone | wait per {args.step_ms:g} ms step, depth 0 | depth 2 |")
-  print("|---|---|---|---|")
+  print(
+    f"| pipeline | images/s alone | mean wait per {args.step_ms:g} ms step, depth 0 | depth 2 "
+    "| wait at an epoch's first step, depth 0 | depth 2 |"
+  )
+  print("|---|---|---|---|---|---|")
   import tensorflow_datasets as tfds
 
   for name, make in PIPELINES.items():
-    with tfds.testing.mock_data(num_examples=args.batch_size * (args.steps + 12)):
+    # an epoch of --epoch_steps steps, so that the run crosses epoch boundaries
+    with tfds.testing.mock_data(num_examples=args.batch_size * args.epoch_steps):
       dataset = make()
       rate = pipeline_rate(dataset, args.batch_size)
-      waits = {}
+      waits, stalls = {}, {}
       for depth in (0, 2):
         runs = [
           measure(
@@ -115,9 +125,21 @@ def main() -> None:
           )
           for _ in range(args.rounds)
         ]
-        waits[depth] = statistics.median(runs)
-    print(f"| {name} | {rate:,.0f} | {waits[0]:.2f} ms | {waits[2]:.2f} ms |", flush=True)
-    rows.append({"pipeline": name, "images_per_second": rate, "data_wait_ms": waits})
+        waits[depth] = statistics.median(r[0] for r in runs)
+        stalls[depth] = statistics.median(r[1] for r in runs)
+    print(
+      f"| {name} | {rate:,.0f} | {waits[0]:.2f} ms | {waits[2]:.2f} ms "
+      f"| {stalls[0]:.0f} ms | {stalls[2]:.0f} ms |",
+      flush=True,
+    )
+    rows.append(
+      {
+        "pipeline": name,
+        "images_per_second": rate,
+        "data_wait_ms": waits,
+        "epoch_start_wait_ms": stalls,
+      }
+    )
   for r in rows:
     print(json.dumps({**r, "step_ms": args.step_ms, "batch_size": args.batch_size}))
 

@@ -96,6 +96,7 @@ def run_one(name: str, batch_size: int | None) -> dict:
     config.num_train_steps = 2
     config.analysis_examples = 0
     config.log_every = 1
+    config.prefetch = 0  # batches read when the step asks: the timestamps below time the step
   dataset, shape = synthetic_dataset(config, config.batch_size)
   times = []
 
@@ -134,17 +135,81 @@ def run_one(name: str, batch_size: int | None) -> dict:
   }
 
 
+def compile_one(name: str, batch_size: int | None, dtype: str) -> dict:
+  """The training step of config ``name`` at its batch, lowered and compiled alone for this
+  backend in ``dtype``: compile time and XLA's ``memory_analysis()`` of the executable."""
+  import jax
+  import jax.numpy as jnp
+
+  from asgl_jax import train
+  from asgl_jax.train import builder
+  from asgl_jax.train import step as step_lib
+
+  config = importlib.import_module(f"experiments.configs.{name}").get_config()
+  with config.unlocked():
+    config.batch_size = batch_size or config.batch_size
+    config.num_train_steps = 1
+    config.dtype = dtype
+  dataset, shape = synthetic_dataset(config, config.batch_size)
+  run = builder.build_run(config, dataset)
+  graphdef, params, stats = step_lib.split_model(run.model)
+  state = step_lib.TrainState(jnp.int32(0), params, stats, run.tx.init(params))
+  step = step_lib.make_train_step(
+    graphdef,
+    run.tx,
+    run.loss_fn,
+    metrics_fn=run.metrics_fn,
+    target=run.target,
+    fixed_p=run.fixed_p,
+    compute_dtype=run.compute_dtype,
+  )
+  batch = dataset.train_batch(seed=0, epoch=0, index=0, batch_size=config.batch_size)
+  t0 = time.perf_counter()
+  lowered = jax.jit(step, donate_argnums=0, compiler_options=train.compiler_options()).lower(
+    state, batch, jax.random.key(0), jnp.float32(0.8)
+  )
+  compiled = lowered.compile()
+  seconds = time.perf_counter() - t0
+  mem = compiled.memory_analysis()
+  get = lambda k: int(getattr(mem, k, 0) or 0) if mem is not None else None  # noqa: E731
+  return {
+    "config": name,
+    "dtype": dtype,
+    "batch_size": config.batch_size,
+    "input_shape": list(shape),
+    "params": int(sum(x.size for x in jax.tree.leaves(params))),
+    "compile_s": seconds,
+    "argument_bytes": get("argument_size_in_bytes"),
+    "output_bytes": get("output_size_in_bytes"),
+    "temp_bytes": get("temp_size_in_bytes"),
+    "alias_bytes": get("alias_size_in_bytes"),
+    "backend": jax.devices()[0].platform,
+  }
+
+
 def main():
   ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawTextHelpFormatter)
   ap.add_argument("--configs", default=",".join(CONFIGS))
   ap.add_argument("--batch_size", type=int, default=0, help="0: each config's own")
   ap.add_argument("--timeout", type=float, default=900, help="seconds per config")
   ap.add_argument("--json", default="")
+  ap.add_argument(
+    "--compile_only",
+    default="",
+    help="comma-separated dtypes (float32,bfloat16): compile each config's step alone and report\n"
+    "compile time and memory_analysis() instead of training two steps",
+  )
   ap.add_argument("--one", default="", help=argparse.SUPPRESS)
   args = ap.parse_args()
   if args.one:
-    print("RESULT " + json.dumps(run_one(args.one, args.batch_size or None)), flush=True)
+    if args.compile_only:
+      row = compile_one(args.one, args.batch_size or None, args.compile_only)
+    else:
+      row = run_one(args.one, args.batch_size or None)
+    print("RESULT " + json.dumps(row), flush=True)
     return
+  if args.compile_only:
+    return compile_table(args)
   names = [n for n in args.configs.split(",") if n]
   unknown = sorted(set(names) - set(CONFIGS))
   if unknown:
@@ -171,6 +236,43 @@ def main():
       f"{row['peak_bytes'] / 2**30:.2f} GiB ({row['peak_kind']}) |",
       flush=True,
     )
+  if args.json:
+    with open(args.json, "w") as f:
+      json.dump(rows, f, indent=2)
+  if any("error" in r for r in rows):
+    sys.exit(1)
+
+
+def compile_table(args) -> None:
+  names = [n for n in args.configs.split(",") if n]
+  dtypes = [d for d in args.compile_only.split(",") if d]
+  env = dict(os.environ, PYTHONPATH=ROOT + os.pathsep + os.environ.get("PYTHONPATH", ""))
+  rows = []
+  gib = lambda b: f"{b / 2**30:.2f}" if b is not None else "–"  # noqa: E731
+  print(
+    "| config | dtype | batch | params | compile (s) | arguments | outputs | temporaries (GiB) |"
+  )
+  print("|---|---|---|---|---|---|---|---|")
+  for name in names:
+    for dtype in dtypes:
+      cmd = [sys.executable, __file__, "--one", name, "--batch_size", str(args.batch_size)]
+      cmd += ["--compile_only", dtype]
+      try:
+        r = subprocess.run(cmd, capture_output=True, text=True, timeout=args.timeout, env=env)
+        line = next((ln for ln in r.stdout.splitlines() if ln.startswith("RESULT ")), None)
+        row = json.loads(line[7:]) if line else {"config": name, "error": r.stderr[-1500:]}
+      except subprocess.TimeoutExpired:
+        row = {"config": name, "error": f"timed out after {args.timeout:.0f} s"}
+      rows.append(row)
+      if "error" in row:
+        print(f"| {name} | {dtype} | failed: {row['error'].strip().splitlines()[-1]} |||||")
+        continue
+      print(
+        f"| {name} | {dtype} | {row['batch_size']} | {row['params'] / 1e6:.2f} M | "
+        f"{row['compile_s']:.1f} | {gib(row['argument_bytes'])} | {gib(row['output_bytes'])} | "
+        f"{gib(row['temp_bytes'])} |",
+        flush=True,
+      )
   if args.json:
     with open(args.json, "w") as f:
       json.dump(rows, f, indent=2)

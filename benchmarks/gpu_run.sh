@@ -8,6 +8,8 @@
 #   bash benchmarks/gpu_run.sh run [OUTDIR] # on the GPU machine (default OUTDIR: $OUT or ./gpu_out)
 #   bash benchmarks/gpu_run.sh smoke [OUTDIR]  # a second call: the largest full-scale config of
 #                                           # each family, two steps at its own batch, peak memory
+#   bash benchmarks/gpu_run.sh compile [OUTDIR]  # a third: four configs' steps compiled alone in
+#                                           # float32 and bfloat16, compile time, memory_analysis()
 #
 # The GPU machines lent to this project run an image with jax[cuda], flax, optax, orbax and
 # PyTorch but cannot reach the network: spyx travels as wheels in .whl/ (installed with
@@ -70,9 +72,22 @@ smoke() {
     --timeout "${SMOKE_CONFIG_TIMEOUT:-150}" --json "$out/smoke.json" 2>&1 | tee "$out/smoke.txt"
 }
 
+compile() {
+  local out=${1:-${OUT:-gpu_out}}
+  mkdir -p "$out"
+  export PYTHONPATH="$PWD${PYTHONPATH:+:$PYTHONPATH}" PYTHONUNBUFFERED=1
+  export XLA_PYTHON_CLIENT_PREALLOCATE=false
+  # Each step compiled alone in float32 and bfloat16: compile time and XLA's memory_analysis().
+  timeout "${COMPILE_TIMEOUT:-480}" python3 benchmarks/full_scale_smoke.py \
+    --configs "${COMPILE_CONFIGS:-cifar10_resnet18_t4,dvs_cifar10,shd,dvs_gesture}" \
+    --compile_only float32,bfloat16 --timeout "${SMOKE_CONFIG_TIMEOUT:-150}" \
+    --json "$out/compile.json" 2>&1 | tee "$out/compile.txt"
+}
+
 case "${1:-}" in
   fetch) fetch ;;
   run) shift; run "$@" ;;
   smoke) shift; smoke "$@" ;;
-  *) echo "usage: bash benchmarks/gpu_run.sh fetch | run [OUTDIR] | smoke [OUTDIR]" >&2; exit 2 ;;
+  compile) shift; compile "$@" ;;
+  *) echo "usage: bash benchmarks/gpu_run.sh fetch | run [OUTDIR] | smoke [OUTDIR] | compile [OUTDIR]" >&2; exit 2 ;;
 esac
