@@ -37,6 +37,7 @@ CONFIGS = (
   "cifar100_resnet18_t2",
   "cifar100_resnet18_t4",
   "cifar100_resnet18_t3_width",
+  "cifar10_vgg19_t3_width",
   "tinyimagenet_vgg13_t4",
   "tinyimagenet_vgg13_t8",
   "dvs_cifar10",

@@ -14,6 +14,7 @@ from asgl_jax.models.convnets import (
   dvs_gesture_net,
   mnist_cnn,
   vgg13,
+  vgg19,
   vggsnn,
 )
 from asgl_jax.models.mlp import SpikingCLIFNet, SpikingMLP, SpikingRNN
@@ -25,6 +26,7 @@ _MODELS: dict[str, Callable[..., nnx.Module]] = {
   "resnet19": resnet19,
   "vggsnn": vggsnn,
   "vgg13": vgg13,
+  "vgg19": vgg19,
   "dvs_gesture_net": dvs_gesture_net,
   "mnist_cnn": mnist_cnn,
   "mlp": SpikingMLP,
