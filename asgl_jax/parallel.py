@@ -244,7 +244,7 @@ class Prefetcher:
     while step < self.stop and not self._stop.is_set():
       try:
         item = (step, self.fn(step), None)
-      except Exception as e:  # handed to the consumer, raised by its get()
+      except BaseException as e:  # handed to the consumer, raised by its get()
         item = (step, None, e)
       while not self._stop.is_set():
         try:
@@ -258,6 +258,7 @@ class Prefetcher:
 
   def get(self, step: int):
     """The result for ``step`` (steps must be asked for in order, one after another)."""
+    import queue
     import time
 
     if step != self.next_step:
@@ -268,7 +269,13 @@ class Prefetcher:
       out = self.fn(step)
       self.waited += time.perf_counter() - t0
       return out
-    got, out, error = self._queue.get()
+    while True:
+      try:
+        got, out, error = self._queue.get(timeout=1.0)
+        break
+      except queue.Empty:
+        if not self._thread.is_alive() and self._queue.empty():
+          raise RuntimeError("Prefetcher: the producing thread ended without a result") from None
     self.waited += time.perf_counter() - t0
     if error is not None:
       raise error

@@ -5,6 +5,7 @@ do not share fails fast. (Single-process preemption: tests/test_train.py.)"""
 import json
 import os
 import pathlib
+import re
 import signal
 import socket
 import subprocess
@@ -128,7 +129,7 @@ def _wait_for_step(proc, step: int, timeout=180):
       break
     seen.append(line)
     if "step/s" in line:
-      done = int(line.split("]")[1].split("/")[0])
+      done = int(re.search(r"step (\d+)/", line).group(1))
       if done >= step:
         return seen
   proc.kill()

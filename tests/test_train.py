@@ -592,6 +592,8 @@ def test_prefetcher_keeps_order_and_hands_on_errors():
   def fn(s):
     if s == 3:
       raise RuntimeError("bad batch 3")
+    if s == 7:
+      raise KeyboardInterrupt  # not an Exception: still handed over, never a hang
     return s
 
   with parallel.Prefetcher(fn, start=0, stop=10, depth=2) as batches:
@@ -601,5 +603,9 @@ def test_prefetcher_keeps_order_and_hands_on_errors():
   with parallel.Prefetcher(fn, start=5, stop=10, depth=2) as batches:
     with pytest.raises(ValueError, match="asked for step 6, expected 5"):
       batches.get(6)
+  with parallel.Prefetcher(fn, start=6, stop=10, depth=2) as batches:
+    assert batches.get(6) == 6
+    with pytest.raises(KeyboardInterrupt):
+      batches.get(7)
   with pytest.raises(ValueError, match="depth"):
     parallel.Prefetcher(fn, start=0, stop=1, depth=-1)
