@@ -114,7 +114,7 @@ def run_nir(graph, xs, consumer: str, *, dt: float | None = None):
         state, out_b, spk_b = None, [], {n: [] for n in names}
         for t in range(xs.shape[0]):
           seen.clear()
-          x = torch.from_numpy(xs[t, b])
+          x = torch.from_numpy(np.array(xs[t, b]))  # a writable copy
           y, state = net(x) if consumer == "snntorch" else net(x, state)
           out_b.append(y.detach().numpy().copy())
           for n in names:
