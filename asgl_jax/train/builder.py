@@ -291,7 +291,7 @@ def check_requirements(config) -> None:
     extras = sorted({extra for _, extra in missing})
     what = ", ".join(f"{m} (extra '{extra}')" for m, extra in missing)
     raise MissingDependencyError(
-      f"this config needs {what}, which is not installed: "
+      f"this config needs {what}, which {'is' if len(missing) == 1 else 'are'} not installed: "
       f"pip install -e '.[{','.join(extras)}]' (or pip install 'asgl_jax[{','.join(extras)}]')"
     )
 
