@@ -209,24 +209,18 @@ def main():
       row = run_one(args.one, args.batch_size or None)
     print("RESULT " + json.dumps(row), flush=True)
     return
-  if args.compile_only:
-    return compile_table(args)
   names = [n for n in args.configs.split(",") if n]
   unknown = sorted(set(names) - set(CONFIGS))
   if unknown:
     sys.exit(f"full_scale_smoke: unknown configs {unknown}; known: {', '.join(CONFIGS)}")
+  if args.compile_only:
+    return compile_table(args)
   rows = []
   env = dict(os.environ, PYTHONPATH=ROOT + os.pathsep + os.environ.get("PYTHONPATH", ""))
   print("| config | batch | input | params | first step (s) | total (s) | peak memory |")
   print("|---|---|---|---|---|---|---|")
   for name in names:
-    cmd = [sys.executable, __file__, "--one", name, "--batch_size", str(args.batch_size)]
-    try:
-      r = subprocess.run(cmd, capture_output=True, text=True, timeout=args.timeout, env=env)
-      line = next((ln for ln in r.stdout.splitlines() if ln.startswith("RESULT ")), None)
-      row = json.loads(line[7:]) if line else {"config": name, "error": r.stderr[-1500:]}
-    except subprocess.TimeoutExpired:
-      row = {"config": name, "error": f"timed out after {args.timeout:.0f} s"}
+    row = _child(name, args, env)
     rows.append(row)
     if "error" in row:
       print(f"| {name} | failed: {row['error'].strip().splitlines()[-1]} |||||", flush=True)
@@ -237,8 +231,24 @@ def main():
       f"{row['peak_bytes'] / 2**30:.2f} GiB ({row['peak_kind']}) |",
       flush=True,
     )
-  if args.json:
-    with open(args.json, "w") as f:
+  _finish(rows, args.json)
+
+
+def _child(name: str, args, env, extra=()) -> dict:
+  """One config in its own process (so each peak memory is its own): its RESULT row, or the
+  error it ended with."""
+  cmd = [sys.executable, __file__, "--one", name, "--batch_size", str(args.batch_size), *extra]
+  try:
+    r = subprocess.run(cmd, capture_output=True, text=True, timeout=args.timeout, env=env)
+  except subprocess.TimeoutExpired:
+    return {"config": name, "error": f"timed out after {args.timeout:.0f} s"}
+  line = next((ln for ln in r.stdout.splitlines() if ln.startswith("RESULT ")), None)
+  return json.loads(line[7:]) if line else {"config": name, "error": r.stderr[-1500:]}
+
+
+def _finish(rows: list[dict], path: str) -> None:
+  if path:
+    with open(path, "w") as f:
       json.dump(rows, f, indent=2)
   if any("error" in r for r in rows):
     sys.exit(1)
@@ -256,14 +266,7 @@ def compile_table(args) -> None:
   print("|---|---|---|---|---|---|---|---|")
   for name in names:
     for dtype in dtypes:
-      cmd = [sys.executable, __file__, "--one", name, "--batch_size", str(args.batch_size)]
-      cmd += ["--compile_only", dtype]
-      try:
-        r = subprocess.run(cmd, capture_output=True, text=True, timeout=args.timeout, env=env)
-        line = next((ln for ln in r.stdout.splitlines() if ln.startswith("RESULT ")), None)
-        row = json.loads(line[7:]) if line else {"config": name, "error": r.stderr[-1500:]}
-      except subprocess.TimeoutExpired:
-        row = {"config": name, "error": f"timed out after {args.timeout:.0f} s"}
+      row = _child(name, args, env, ["--compile_only", dtype])
       rows.append(row)
       if "error" in row:
         print(f"| {name} | {dtype} | failed: {row['error'].strip().splitlines()[-1]} |||||")
@@ -274,11 +277,7 @@ def compile_table(args) -> None:
         f"{gib(row['temp_bytes'])} |",
         flush=True,
       )
-  if args.json:
-    with open(args.json, "w") as f:
-      json.dump(rows, f, indent=2)
-  if any("error" in r for r in rows):
-    sys.exit(1)
+  _finish(rows, args.json)
 
 
 if __name__ == "__main__":
