@@ -6,13 +6,11 @@ import time
 
 import numpy as np
 import pytest
-from test_events import _write_gesture, write_aedat2, write_aedat31
 
-from asgl_jax.data import aedat, cache, events, spike_trains
+from asgl_jax.data import aedat, cache, events, spike_trains, testing
 from asgl_jax.data.arrays import ArrayDataset, split_validation
 
 h5py = pytest.importorskip("h5py")
-from test_spike_trains import write_shd  # noqa: E402  (needs h5py)
 
 PNG = b"\x89PNG\r\n\x1a\n" + bytes(range(256)) * 4
 
@@ -29,10 +27,14 @@ def test_files_that_are_not_aedat_are_rejected(tmp_path, content):
 
 def test_aedat31_coordinates_outside_the_sensor_are_an_error(tmp_path):
   path = tmp_path / "user01.aedat"
-  write_aedat31(path, np.array([3, 200]), np.array([5, 6]), np.array([0, 1]), np.array([1, 2]))
+  testing.write_aedat31(
+    path, np.array([3, 200]), np.array([5, 6]), np.array([0, 1]), np.array([1, 2])
+  )
   with pytest.raises(ValueError, match=r"user01.aedat: polarity event x = 200 is outside"):
     aedat.read_aedat31_polarity(str(path))
-  write_aedat31(path, np.array([3, 4]), np.array([5, 6]), np.array([0, 1]), np.array([1, 2]))
+  testing.write_aedat31(
+    path, np.array([3, 4]), np.array([5, 6]), np.array([0, 1]), np.array([1, 2])
+  )
   assert aedat.read_aedat31_polarity(str(path))["x"].tolist() == [3, 4]
   ev = {"t": np.arange(2), "x": np.array([0, 128]), "y": np.zeros(2, int), "p": np.zeros(2, int)}
   with pytest.raises(ValueError, match=r"x must be in \[0, 128\)"):
@@ -41,7 +43,7 @@ def test_aedat31_coordinates_outside_the_sensor_are_an_error(tmp_path):
 
 @pytest.mark.parametrize("row", ["0,10000,20000", "12,10000,20000", "3,20000,10000"])
 def test_gesture_label_files_out_of_range_name_the_file(tmp_path, row):
-  _write_gesture(tmp_path)
+  testing.write_gesture(tmp_path)
   csv = tmp_path / "user01_fluorescent_labels.csv"
   csv.write_text("class,startTime_usec,endTime_usec\n" + row + "\n")
   with pytest.raises(ValueError, match=r"user01_fluorescent_labels.csv: class"):
@@ -83,14 +85,14 @@ def test_a_validation_fraction_outside_0_1_is_an_error(fraction):
 
 
 def test_shd_cache_follows_the_raw_file_and_survives_damage(tmp_path, capsys):
-  write_shd(tmp_path / "shd_train.h5", 6, 0)
+  testing.write_shd(tmp_path / "shd_train.h5", 6, 0)
   kw = dict(num_steps=20, download=False)
   x1, _ = spike_trains.load_shd_split(str(tmp_path), "train", **kw)
   assert x1.shape[0] == 6
   (cached,) = tmp_path.glob("shd_train_*.npz")
   # the raw data change: a stale cache is not used
   time.sleep(0.01)
-  write_shd(tmp_path / "shd_train.h5", 9, 1)
+  testing.write_shd(tmp_path / "shd_train.h5", 9, 1)
   x2, y2 = spike_trains.load_shd_split(str(tmp_path), "train", **kw)
   assert x2.shape[0] == 9 and "changed since it was built" in capsys.readouterr().err
   # a truncated cache (a killed copy) is rebuilt, with a message
@@ -128,7 +130,7 @@ def test_a_killed_cache_write_or_extraction_leaves_nothing_behind(tmp_path, monk
 
 def test_a_damaged_aedat2_body_is_an_error(tmp_path):
   path = tmp_path / "cifar10_cat_0.aedat"
-  write_aedat2(path, [1, 2], [3, 4], [0, 1], [10, 20])
+  testing.write_aedat2(path, [1, 2], [3, 4], [0, 1], [10, 20])
   path.write_bytes(path.read_bytes() + b"\x00\x01\x02")  # not a whole 8-byte event
   with pytest.raises(ValueError, match=r"cifar10_cat_0.aedat: .* not a whole number"):
     aedat.read_aedat2_cifar10dvs(str(path))

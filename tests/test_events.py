@@ -1,59 +1,15 @@
 """Event-camera loaders on small files written in the datasets' real formats."""
 
 import math
-import struct
 import sys
 import types
-import zipfile
 
 import numpy as np
 import pytest
 from main_runner import run_main
 
 from asgl_jax import data
-from asgl_jax.data import aedat, events
-
-# ----------------------------------------------------------------------------- writers (format specs)
-
-
-def write_aedat2(path, x_raw, y_raw, p_raw, t):
-  """jAER AEDAT 2.0 as in CIFAR10-DVS: '#' header lines, big-endian (address, timestamp)
-  with address = y << 8 | x << 1 | p."""
-  with open(path, "wb") as f:
-    f.write(b"#!AER-DAT2.0\r\n# This is a raw AE data file - do not edit\r\n")
-    f.write(b"# Data format is int32 address, int32 timestamp (8 bytes total)\r\n")
-    for xi, yi, pi, ti in zip(x_raw, y_raw, p_raw, t):
-      f.write(struct.pack(">II", (int(yi) << 8) | (int(xi) << 1) | int(pi), int(ti)))
-
-
-def _packet(etype, events_bytes, number, size=8, overflow=0):
-  header = struct.pack("<hhiiiiii", etype, 1, size, 4, overflow, number, number, number)
-  return header + events_bytes
-
-
-def write_aedat31(path, x, y, p, t, *, invalid=(), packet=50):
-  """AEDAT 3.1: header ending in '#!END-HEADER', then packets of 28-byte headers and 8-byte
-  polarity events (data = x << 17 | y << 2 | p << 1 | valid, timestamp = low 31 bits, the rest
-  in the packet's tsOverflow). A special-event packet (type 0) comes first, to be skipped."""
-  out = [b"#!AER-DAT3.1\r\n#Format: RAW\r\n#Source 1: DVS128\r\n#!END-HEADER\r\n"]
-  out.append(_packet(0, struct.pack("<Ii", 0xFFFFFFFF, 0), 1))
-  t = np.asarray(t, np.int64)
-  for lo in range(0, len(t), packet):
-    sl = slice(lo, lo + packet)
-    overflow = int(t[sl][0] >> 31)
-    assert np.all(t[sl] >> 31 == overflow)
-    body = b"".join(
-      struct.pack(
-        "<Ii",
-        (int(xi) << 17) | (int(yi) << 2) | (int(pi) << 1) | (0 if lo + i in invalid else 1),
-        int(ti) & 0x7FFFFFFF,
-      )
-      for i, (xi, yi, pi, ti) in enumerate(zip(x[sl], y[sl], p[sl], t[sl]))
-    )
-    out.append(_packet(1, body, len(t[sl]), overflow=overflow))
-  with open(path, "wb") as f:
-    f.write(b"".join(out))
-
+from asgl_jax.data import aedat, events, testing
 
 # ----------------------------------------------------------------------------- readers
 
@@ -63,7 +19,7 @@ def test_aedat2_reader_decodes_and_orients_as_spikingjelly(tmp_path):
   n = 100
   x, y, p = rng.integers(0, 128, n), rng.integers(0, 128, n), rng.integers(0, 2, n)
   t = np.sort(rng.integers(0, 2**32 - 1, n))
-  write_aedat2(tmp_path / "a.aedat", x, y, p, t)
+  testing.write_aedat2(tmp_path / "a.aedat", x, y, p, t)
   ev = aedat.read_aedat2_cifar10dvs(str(tmp_path / "a.aedat"))
   np.testing.assert_array_equal(ev["t"], t)
   np.testing.assert_array_equal(ev["x"], 127 - y)
@@ -77,7 +33,7 @@ def test_aedat31_reader_skips_invalid_and_special_events_and_applies_overflow(tm
   x, y, p = rng.integers(0, 128, n), rng.integers(0, 128, n), rng.integers(0, 2, n)
   t = np.sort(rng.integers(0, 10**6, n))
   t[100:] += 2**31  # the last packets are past the 31-bit wrap
-  write_aedat31(tmp_path / "g.aedat", x, y, p, t, invalid={3, 77}, packet=50)
+  testing.write_aedat31(tmp_path / "g.aedat", x, y, p, t, invalid={3, 77}, packet=50)
   ev = aedat.read_aedat31_polarity(str(tmp_path / "g.aedat"))
   keep = np.setdiff1d(np.arange(n), [3, 77])
   np.testing.assert_array_equal(ev["t"], t[keep])
@@ -143,27 +99,6 @@ def test_flip_and_roll_is_a_circular_shift_of_a_maybe_flipped_clip():
 # ----------------------------------------------------------------------------- DVS-CIFAR10
 
 
-def _write_cifar10dvs(root, per_class, zip_classes=()):
-  rng = np.random.default_rng(2)
-  counts = {}
-  for name in events.CIFAR10DVS_CLASSES:
-    folder = root / name
-    folder.mkdir(parents=True)
-    for i in range(per_class):
-      n = int(rng.integers(30, 60))
-      x, y, p = rng.integers(0, 128, n), rng.integers(0, 128, n), rng.integers(0, 2, n)
-      write_aedat2(folder / f"cifar10_{name}_{i}.aedat", x, y, p, np.arange(n) * 10)
-      counts[name, i] = n
-    if name in zip_classes:
-      with zipfile.ZipFile(root / f"{name}.zip", "w") as z:
-        for f in sorted(folder.iterdir()):
-          z.write(f, f"{name}/{f.name}")
-      for f in folder.iterdir():
-        f.unlink()
-      folder.rmdir()
-  return counts
-
-
 def test_release_frame_values_are_the_uint8_wraparound_of_255_n():
   n = np.arange(0, 600)
   as_bytes = (n * 255).astype(np.int64) & 0xFF  # float n·255 cast to uint8 (wraps mod 256)
@@ -173,7 +108,7 @@ def test_release_frame_values_are_the_uint8_wraparound_of_255_n():
 
 
 def test_dvs_cifar10_loader_split_frames_and_cache(tmp_path):
-  counts = _write_cifar10dvs(tmp_path, 10, zip_classes=("bird",))
+  counts = testing.write_cifar10dvs(tmp_path, 10, zip_classes=("bird",))
   ds = events.load_dvs_cifar10(str(tmp_path), num_frames=4, size=16, validation_fraction=0.2)
   x, y = ds.splits["test"]
   assert x.shape == (10, 4, 16, 16, 2) and x.dtype == np.float16
@@ -210,35 +145,8 @@ def test_dvs_cifar10_loader_split_frames_and_cache(tmp_path):
 # ----------------------------------------------------------------------------- DVS128 Gesture
 
 
-def _write_gesture(root, users_train=(1, 2), users_test=(3,)):
-  """Per trial: two labelled spans (classes 1..11) of events at 1 kHz with random pixels;
-  returns {(trial, row): (class, t0, t1, t, x, y, p)}."""
-  rng = np.random.default_rng(3)
-  root.mkdir(parents=True, exist_ok=True)
-  truth = {}
-  lists = {"train": [], "test": []}
-  for split, users in (("train", users_train), ("test", users_test)):
-    for u in users:
-      trial = f"user{u:02d}_fluorescent.aedat"
-      lists[split].append(trial)
-      t = np.arange(0, 700_000, 1000)  # 0.7 s of events
-      n = len(t)
-      x, y, p = rng.integers(0, 128, n), rng.integers(0, 128, n), rng.integers(0, 2, n)
-      write_aedat31(root / trial, x, y, p, t, packet=200)
-      spans = [(1 + (u % 11), 10_000, 310_000), (1 + ((u + 4) % 11), 330_000, 680_000)]
-      with open(root / trial.replace(".aedat", "_labels.csv"), "w") as f:
-        f.write("class,startTime_usec,endTime_usec\n")
-        for cls, t0, t1 in spans:
-          f.write(f"{cls},{t0},{t1}\n")
-      for r, (cls, t0, t1) in enumerate(spans):
-        truth[trial, r] = (cls, t0, t1, t, x, y, p)
-  for split, trials in lists.items():
-    (root / f"trials_to_{split}.txt").write_text("\n".join(trials) + "\n\n")
-  return truth
-
-
 def test_dvs_gesture_loader_samples_clips_and_rcs(tmp_path):
-  truth = _write_gesture(tmp_path / "DvsGesture")
+  truth = testing.write_gesture(tmp_path / "DvsGesture")
   ds = events.load_dvs_gesture(
     str(tmp_path), num_frames=5, frame_ms=25.0, frame_size=32, validation_fraction=0.0
   )
@@ -326,7 +234,7 @@ def _run_main(module, config, data, workdir, *extra):
 
 
 def test_dvs_cifar10_main_on_generated_recordings(tmp_path):
-  _write_cifar10dvs(tmp_path / "data", 10)
+  testing.write_cifar10dvs(tmp_path / "data", 10)
   s = _run_main(
     "experiments.dvs_cifar10",
     "experiments/configs/dvs_cifar10.py",
@@ -341,7 +249,7 @@ def test_dvs_cifar10_main_on_generated_recordings(tmp_path):
 
 
 def test_dvs_gesture_main_on_generated_recordings(tmp_path):
-  _write_gesture(tmp_path / "data", users_train=(1, 2, 4, 5), users_test=(3,))
+  testing.write_gesture(tmp_path / "data", users_train=(1, 2, 4, 5), users_test=(3,))
   s = _run_main(
     "experiments.dvs_gesture",
     "experiments/configs/dvs_gesture.py",

@@ -10,7 +10,7 @@ import numpy as np
 import pytest
 from main_runner import run_main
 
-from asgl_jax.data import spike_trains
+from asgl_jax.data import spike_trains, testing
 
 h5py = pytest.importorskip("h5py")
 
@@ -25,28 +25,10 @@ def test_bin_spikes_by_hand():
   assert out[0].sum() == 4 and out[1, 5, 3] == 1 and out[1].sum() == 1
 
 
-def write_shd(path, n, seed, num_classes=20):
-  """A small file in the official SHD layout: ragged spikes/times, spikes/units, labels."""
-  rng = np.random.default_rng(seed)
-  with h5py.File(path, "w") as f:
-    vf = h5py.vlen_dtype(np.dtype("float16"))
-    vu = h5py.vlen_dtype(np.dtype("uint16"))
-    times = f.create_dataset("spikes/times", (n,), dtype=vf)
-    units = f.create_dataset("spikes/units", (n,), dtype=vu)
-    labels = rng.integers(0, num_classes, n)
-    for i in range(n):
-      k = rng.integers(5, 40)
-      times[i] = np.sort(rng.uniform(0, 1.3, k)).astype(np.float16)
-      units[i] = rng.integers(0, 700, k).astype(np.uint16)
-    f.create_dataset("labels", data=labels.astype(np.uint16))
-    f.create_dataset("extra/speaker", data=np.zeros(n, np.uint16))
-  return labels
-
-
 def test_shd_loader_reads_the_real_layout_and_caches(tmp_path):
-  write_shd(tmp_path / "shd_train.h5", 30, 0)
+  testing.write_shd(tmp_path / "shd_train.h5", 30, 0)
   # the test split arrives as the zipped download would
-  write_shd(tmp_path / "shd_test.h5", 10, 1)
+  testing.write_shd(tmp_path / "shd_test.h5", 10, 1)
   with zipfile.ZipFile(tmp_path / "shd_test.h5.zip", "w") as z:
     z.write(tmp_path / "shd_test.h5", "shd_test.h5")
   os.remove(tmp_path / "shd_test.h5")
@@ -69,7 +51,7 @@ def test_shd_loader_reads_the_real_layout_and_caches(tmp_path):
 
 
 def test_shd_gz_and_missing(tmp_path):
-  write_shd(tmp_path / "plain.h5", 3, 2)
+  testing.write_shd(tmp_path / "plain.h5", 3, 2)
   with (
     open(tmp_path / "plain.h5", "rb") as src,
     gzip.open(tmp_path / "shd_train.h5.gz", "wb") as dst,
@@ -121,8 +103,8 @@ def test_randman_training_loss_decreases(tmp_path):
 def test_shd_main_on_generated_files(tmp_path):
   data = tmp_path / "data"
   data.mkdir()
-  write_shd(data / "shd_train.h5", 40, 0)
-  write_shd(data / "shd_test.h5", 12, 1)
+  testing.write_shd(data / "shd_train.h5", 40, 0)
+  testing.write_shd(data / "shd_test.h5", 12, 1)
   s = run_main(
     "experiments.shd",
     "experiments/configs/shd.py",
