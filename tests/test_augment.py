@@ -103,3 +103,32 @@ def test_random_crop_and_cutout():
   ys, xs = np.nonzero(zeros)
   assert 0 < zeros.sum() <= 256
   assert ys.max() - ys.min() < 16 and xs.max() - xs.min() < 16
+
+
+@pytest.mark.parametrize("size", [32, 64])
+def test_batched_autoaugment_equals_the_per_image_policy(size):
+  # Per image, the policy's switch_case; per batch, each operation on the images that chose it.
+  n = 300
+  rng = np.random.default_rng(size)
+  images = tf.constant(rng.integers(0, 256, (n, size, size, 3), dtype=np.uint8))
+  seeds = tf.constant([[11, i] for i in range(n)], tf.int64)
+  op, value = tf.map_fn(
+    lambda s: A.autoaugment_choice(s, size), seeds, fn_output_signature=(tf.int32, tf.float32)
+  )
+  in_policy = {A.OPS.index(o) for sub in A.CIFAR10_POLICY for _, o, _ in sub}
+  assert set(np.unique(op)) == in_policy | {-1}  # every operation of the policy, and none
+  batched = A.apply_autoaugment(images, op, value).numpy()
+  for i in range(n):
+    np.testing.assert_array_equal(batched[i], A.autoaugment_cifar10(images[i], seeds[i]), str(i))
+  # a small batch leaves most operations with no image
+  few = A.apply_autoaugment(images[:3], op[:3], value[:3]).numpy()
+  np.testing.assert_array_equal(few, batched[:3])
+
+
+def test_batched_cutout_equals_the_per_image_one():
+  x = tf.constant(np.random.default_rng(1).integers(1, 256, (5, 32, 32, 3), dtype=np.uint8))
+  seeds = [tf.constant([7, i], tf.int64) for i in range(5)]
+  centres = tf.stack([A.cutout_centre(s, 32, 32) for s in seeds])
+  np.testing.assert_array_equal(
+    A.apply_cutout(x, centres, 16), tf.stack([A.cutout(x[i], seeds[i], 16) for i in range(5)])
+  )

@@ -238,31 +238,51 @@ class ImagePipeline:
       position = tf.reshape(
         tf.range(per_epoch * batch_size, dtype=tf.int64), [per_epoch, batch_size]
       )
-      cut = lambda a: tf.reshape(a[:, rows.start : rows.stop], [-1])  # noqa: E731
+      cut = lambda a: a[:, rows.start : rows.stop]  # noqa: E731
+      # one element per batch: tf.data's per-element cost is paid once per batch, not per image
       return tf.data.Dataset.from_tensor_slices(
-        (tf.fill([per_epoch * local], e), cut(position), cut(order))
+        (tf.fill([per_epoch, local], e), cut(position), cut(order))
       )
 
     ds = tf.data.Dataset.range(first_epoch, 2**31 - 1).flat_map(epoch_order)
-    ds = ds.skip(first_index * local)
+    ds = ds.skip(first_index)
     size = self.image_size
 
     def prep(e, i, j):
+      # per image: the crop and flip, and the draws of the batched steps below
       s = tf.stack([tf.cast(seed, tf.int64) * 1_000_003 + e, i])
       seeds = tf.random.experimental.stateless_split(s, 4)
       image = tf.gather(images, j)
       if self.augment:
         image = aug.random_crop_with_padding(image, seeds[0], padding=4, size=size)
         image = tf.image.stateless_random_flip_left_right(image, seeds[1])
+      ex = {"image": image, "label": tf.gather(labels, j)}
       if self.autoaugment:
-        image = aug.autoaugment_cifar10(image, seeds[2])
+        ex["op"], ex["value"] = aug.autoaugment_choice(seeds[2], size)
       if self.cutout:
-        image = aug.cutout(image, seeds[3], self.cutout)
-      image = self._normalize(tf, image)
-      return {"image": image, "label": tf.gather(labels, j)}
+        ex["centre"] = aug.cutout_centre(seeds[3], size, size)
+      return ex
 
-    ds = ds.map(prep, num_parallel_calls=tf.data.AUTOTUNE, deterministic=True)
-    return ds.batch(local, drop_remainder=True).prefetch(tf.data.AUTOTUNE)
+    spec = {"image": tf.TensorSpec(images.shape[1:], tf.uint8), "label": tf.int32}
+    if self.augment:
+      spec["image"] = tf.TensorSpec([size, size, images.shape[-1]], tf.uint8)
+    if self.autoaugment:
+      spec["op"], spec["value"] = tf.TensorSpec([2], tf.int32), tf.TensorSpec([2], tf.float32)
+    if self.cutout:
+      spec["centre"] = tf.TensorSpec([2], tf.int32)
+
+    def make_batch(e, i, j):
+      b = tf.map_fn(lambda a: prep(*a), (e, i, j), fn_output_signature=spec)
+      # per batch: each AutoAugment operation once on the images that chose it, Cutout
+      image = b["image"]
+      if self.autoaugment:
+        image = aug.apply_autoaugment(image, b["op"], b["value"])
+      if self.cutout:
+        image = aug.apply_cutout(image, b["centre"], self.cutout)
+      return {"image": self._normalize(tf, image), "label": b["label"]}
+
+    ds = ds.map(make_batch, num_parallel_calls=tf.data.AUTOTUNE, deterministic=True)
+    return ds.prefetch(tf.data.AUTOTUNE)
 
   def train_batch(
     self, *, seed: int, epoch: int, index: int, batch_size: int, rows: slice | None = None
