@@ -12,7 +12,10 @@ augments only those.
 Training augmentation (REFERENCE.md): random crop with 4-pixel zero padding,
 horizontal flip, AutoAugment (CIFAR-10 policy, also for CIFAR-100), Cutout (one
 16-pixel hole, black), then per-dataset mean/std normalisation. Validation is held out
-from the training split (model selection never touches the test split).
+from the training split (model selection never touches the test split). Each tf.data element
+is a whole batch: its images are cropped, flipped and draw their AutoAugment sub-policy one by
+one, then each AutoAugment operation runs once on the images that chose it
+(:func:`asgl_jax.data.augment.apply_autoaugment`), so the pipeline scales with the host's cores.
 """
 
 from __future__ import annotations
