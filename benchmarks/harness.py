@@ -78,7 +78,9 @@ def paired_table(samples: dict, base: str) -> list[str]:
   return rows
 
 
-def asgl_step_call(model, loss_fn, p: float, batch, key, compiler_options="library"):
+def asgl_step_call(
+  model, loss_fn, p: float, batch, key, compiler_options="library", compute_dtype=None
+):
   """A blocking call that runs one asgl_jax training step of ``model`` on ``batch``, as in
   training, and carries the training state from call to call.
 
@@ -87,7 +89,8 @@ def asgl_step_call(model, loss_fn, p: float, batch, key, compiler_options="libra
 
   SGD with momentum 0.9 on the weights and Adam on the spiking parameters (widths, decays).
   With ``p < 1`` p is traced (a schedule changes it without recompiling); with ``p = 1`` it
-  is baked in, as method "sg" does (no mask).
+  is baked in, as method "sg" does (no mask). ``compute_dtype`` (e.g. ``"bfloat16"``): mixed
+  precision, as ``--config.dtype`` trains.
   """
   import jax
   import jax.numpy as jnp
@@ -100,7 +103,9 @@ def asgl_step_call(model, loss_fn, p: float, batch, key, compiler_options="libra
     {"weights": optax.sgd(0.1, momentum=0.9), "spiking": optax.adam(1e-3)},
     {"weights": "weights", "spiking": "spiking"},
   )
-  fn = train.make_train_step(graphdef, tx, loss_fn)
+  fn = train.make_train_step(
+    graphdef, tx, loss_fn, compute_dtype=None if compute_dtype is None else jnp.dtype(compute_dtype)
+  )
   step = jax.jit(
     lambda s, b, k, q: fn(s, b, k, q if p < 1.0 else 1.0),
     donate_argnums=0,

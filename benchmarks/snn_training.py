@@ -13,7 +13,7 @@ Workloads (identical maths in every implementation; see issue #6 and RESULTS.md)
               global average pool, dense 10; CE on the time-mean logits; SGD step.
   C           Open Neuromorphic benchmark: dense N->N + LIF, B = 16, T = 500, forward + backward
               (N = 16384 on an accelerator; --c-neurons, 2048 by default on a CPU).
-  D           ResNet-18 (CIFAR), T = 2, B = 128, one training step (meant for a GPU/TPU).
+  D           ResNet-18 (CIFAR), T = 2, B = 128 (--d-batch), one training step (for a GPU/TPU).
 
 Implementations: ``ours`` (asgl_jax's own layers and train step, ASGL spike p = 0.8 with a
 learned width; A and C take the input spikes as bool, as spike datasets store them, so the
@@ -21,7 +21,9 @@ input projection is event-driven on CPU: ``asgl_jax.spike_matmul``), ``ours_sg``
 plain surrogate gradient, for the mask's cost), ``ours_f32`` (as ``ours`` with the spikes as
 float32, which takes the dense matmul like every other implementation),
 ``jax_scan`` (a straightforward hand-written JAX scan with a stop-gradient spike), ``torch_loop``
-(PyTorch, Python loop over time, custom autograd spike, as the authors' code), ``spikingjelly``
+(PyTorch, Python loop over time, custom autograd spike, as the authors' code), ``ours_bf16`` and
+``torch_loop_bf16`` (B and D in mixed precision: float32 parameters, bfloat16 compute —
+``--config.dtype=bfloat16``'s step, and ``torch.autocast``), ``spikingjelly``
 (multi-step mode, torch backend), ``snntorch`` and ``spyx`` (A and C); D is implemented for
 ours and ``torch_loop``. Missing libraries are reported, not faked.
 
@@ -66,19 +68,29 @@ IMPLS = (
   "ours",
   "ours_sg",
   "ours_f32",
+  "ours_bf16",
   "jax_scan",
   "torch_loop",
+  "torch_loop_bf16",
   "spikingjelly",
   "snntorch",
   "spyx",
 )
-JAX_IMPLS = ("ours", "ours_sg", "ours_f32", "jax_scan", "spyx")
+JAX_IMPLS = ("ours", "ours_sg", "ours_f32", "ours_bf16", "jax_scan", "spyx")
 SUPPORTED = {
-  "A64": IMPLS,
-  "A256": IMPLS,
-  "B": ("ours", "ours_sg", "torch_loop", "spikingjelly", "snntorch"),
-  "C": IMPLS,
-  "D": ("ours", "ours_sg", "torch_loop"),
+  "A64": tuple(i for i in IMPLS if not i.endswith("bf16")),
+  "A256": tuple(i for i in IMPLS if not i.endswith("bf16")),
+  "B": (
+    "ours",
+    "ours_sg",
+    "ours_bf16",
+    "torch_loop",
+    "torch_loop_bf16",
+    "spikingjelly",
+    "snntorch",
+  ),
+  "C": tuple(i for i in IMPLS if not i.endswith("bf16")),
+  "D": ("ours", "ours_sg", "ours_bf16", "torch_loop", "torch_loop_bf16"),
 }
 T_A, IN_A, H_A, OUT_A = 250, 700, 240, 20
 T_C, B_C = 500, 16
@@ -91,7 +103,7 @@ def shape_of(workload: str, args) -> dict:
     return {"T": 2, "B": 32}
   if workload == "C":
     return {"T": T_C, "B": B_C, "N": args.c_neurons}
-  return {"T": 2, "B": 128}
+  return {"T": 2, "B": args.d_batch}
 
 
 def flops(workload: str, args) -> float:
@@ -172,7 +184,15 @@ def _dense_lif_model(n, t, rngs, neuron):
   return DenseLIF()
 
 
-def run_ours(workload, args, p, spikes_as_bool=True, compiler_options="library", surrogate="rect"):
+def run_ours(
+  workload,
+  args,
+  p,
+  spikes_as_bool=True,
+  compiler_options="library",
+  surrogate="rect",
+  compute_dtype=None,
+):
   import jax
   import jax.numpy as jnp
   from flax import nnx
@@ -213,7 +233,9 @@ def run_ours(workload, args, p, spikes_as_bool=True, compiler_options="library",
     loss_fn = losses.cross_entropy
   x, y = _jax_data(workload, args, spikes_as_bool)  # bool: as a spike dataset stores them
   batch = {"image": x, "label": y}
-  return harness.asgl_step_call(model, loss_fn, p, batch, jax.random.key(1), compiler_options)
+  return harness.asgl_step_call(
+    model, loss_fn, p, batch, jax.random.key(1), compiler_options, compute_dtype
+  )
 
 
 def _sgd_steps(loss_fn, params):
@@ -412,7 +434,7 @@ def run_torch(workload, args, flavour):
   t = s["T"]
   ce = nn.CrossEntropyLoss()
 
-  if flavour == "torch_loop":
+  if flavour in ("torch_loop", "torch_loop_bf16"):
 
     class LIF(nn.Module):
       """Multi-step LIF over [T, B, ...] with a Python loop (the authors' style)."""
@@ -574,9 +596,13 @@ def run_torch(workload, args, flavour):
   net = net.to(dev)
   opt = torch.optim.SGD(net.parameters(), lr=0.1, momentum=0.9)
 
+  autocast = flavour.endswith("bf16")
+
   def call():
     opt.zero_grad(set_to_none=True)
-    out = net(x)
+    with torch.autocast(dev.type, dtype=torch.bfloat16, enabled=autocast):
+      out = net(x)
+    out = out.float()
     loss = out.sum() if workload == "C" else ce(out, y)
     loss.backward()
     opt.step()
@@ -752,9 +778,10 @@ def _device_peak_mib(impl: str) -> float | None:
 def worker(workload: str, impl: str, args) -> dict:
   if impl in JAX_IMPLS:
     _jax_full_f32()
-  if impl in ("ours", "ours_sg", "ours_f32"):
-    p, as_bool = (1.0, True) if impl == "ours_sg" else (0.8, impl == "ours")
-    make = lambda: run_ours(workload, args, p, as_bool)  # noqa: E731
+  if impl in ("ours", "ours_sg", "ours_f32", "ours_bf16"):
+    p, as_bool = (1.0, True) if impl == "ours_sg" else (0.8, impl != "ours_f32")
+    dtype = "bfloat16" if impl == "ours_bf16" else None
+    make = lambda: run_ours(workload, args, p, as_bool, compute_dtype=dtype)  # noqa: E731
   elif impl == "jax_scan":
     make = lambda: run_jax_scan(workload, args)  # noqa: E731
   elif impl == "spyx":
@@ -825,6 +852,7 @@ def run_worker(workload: str, impl: str, args, env: dict | None = None) -> dict:
     f"--repeats={args.repeats}",
     f"--warmup={args.warmup}",
     f"--c-neurons={args.c_neurons}",
+    f"--d-batch={args.d_batch}",
   ]
   r = subprocess.run(cmd, capture_output=True, text=True, env=env)
   lines = [ln for ln in r.stdout.splitlines() if ln.startswith("RESULT ")]
@@ -869,6 +897,7 @@ def main():
   ap.add_argument("--rounds", type=int, default=3, help="interleaved rounds (see below)")
   ap.add_argument("--warmup", type=int, default=3, help="spyx recompiles on its first 3 calls")
   ap.add_argument("--c-neurons", type=int, default=0, help="0: 16384 on GPU/TPU, 2048 on CPU")
+  ap.add_argument("--d-batch", type=int, default=128, help="workload D's batch (128: the paper's)")
   ap.add_argument("--json", default="", help="also write the rows here")
   ap.add_argument("--worker", default="", help=argparse.SUPPRESS)
   args = ap.parse_args()
