@@ -29,9 +29,20 @@ def _traced_check(x, ok, msg: str) -> None:
     checkify.check(jnp.all(ok(x)), msg)
 
 
-def check_floating(fn: str, u) -> None:
+def check_floating(fn: str, u, name: str = "u") -> None:
   if not jnp.issubdtype(u.dtype, jnp.floating):
-    raise TypeError(f"{fn}: u must be a floating-point array, got dtype {u.dtype}")
+    raise TypeError(f"{fn}: {name} must be a floating-point array, got dtype {u.dtype}")
+
+
+def width(fn: str, alpha):
+  """``alpha`` as an array: integers become floats (a width of 1 is 1.0); booleans and
+  complex numbers are a ``TypeError``."""
+  alpha = jnp.asarray(alpha)
+  if jnp.issubdtype(alpha.dtype, jnp.integer):
+    return alpha.astype(jnp.result_type(float))
+  if not jnp.issubdtype(alpha.dtype, jnp.floating):
+    raise TypeError(f"{fn}: alpha must be a real number or array, got dtype {alpha.dtype}")
+  return alpha
 
 
 def check_alpha(fn: str, alpha, u_shape: tuple[int, ...]) -> None:

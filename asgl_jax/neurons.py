@@ -64,6 +64,15 @@ def _spike_kwargs(fn, *, key, p, surrogate, train):
   return dict(p=p, surrogate=surrogate, train=train), (key if needs_key else None)
 
 
+def _in_dtype(x, *constants):
+  """Array constants (a learned or traced decay, threshold, ...) in ``x``'s floating dtype, so
+  that a bfloat16 scan keeps a bfloat16 carry; Python numbers stay weakly typed."""
+  return tuple(
+    c if c is None or isinstance(c, (int, float)) else jnp.asarray(c).astype(x.dtype)
+    for c in constants
+  )
+
+
 def _reset_gate(s, detach_reset):
   return 1.0 - (jax.lax.stop_gradient(s) if detach_reset else s)
 
@@ -112,6 +121,8 @@ def lif_step(
     >>> state.v, s                                      # u = 0.5·0.5 + 0.75 = 1 ≥ ϑ
     (Array([1.], dtype=float32), Array([1.], dtype=float32))
   """
+  _checks.check_neuron("lif_step", decay=decay, threshold=threshold)
+  decay, threshold = _in_dtype(current, decay, threshold)
   v = decay * state.v * _reset_gate(state.s, detach_reset) + current
   s = spiking.spike(v - threshold, alpha, key=key, p=p, surrogate=surrogate, train=train)
   return LIFState(v, s), s
@@ -144,7 +155,7 @@ def _check_time_major(fn: str, x: Array) -> Array:
   x = jnp.asarray(x)
   if x.ndim < 1:
     raise ValueError(f"{fn}: inputs need a leading time axis [T, ...], got shape {x.shape}")
-  _checks.check_floating(fn, x)
+  _checks.check_floating(fn, x, "the inputs")
   return x
 
 
@@ -198,7 +209,8 @@ def lif_scan(
   """
   currents = _check_time_major("lif", currents)
   _checks.check_neuron("lif", time_steps=currents.shape[0], decay=decay, threshold=threshold)
-  _checks.check_alpha("lif", jnp.asarray(alpha, jnp.result_type(float)), currents.shape[1:])
+  alpha = _checks.width("lif", alpha)
+  _checks.check_alpha("lif", alpha, currents.shape[1:])
   kw, key = _spike_kwargs("lif", key=key, p=p, surrogate=surrogate, train=train)
   if init_state is None:
     zeros = jnp.zeros(currents.shape[1:], currents.dtype)
@@ -297,6 +309,11 @@ def clif_norm(beta_m: float, beta_s: float) -> float:
     >>> round(u0, 4), round(1 / (0.9**3 - 0.5**3), 4)
     (1.6556, 1.6556)
   """
+  if not (_checks.is_concrete(beta_m) and _checks.is_concrete(beta_s)):
+    raise TypeError(
+      "clif_norm: beta_m and beta_s must be concrete numbers (u0 is computed from them when "
+      "tracing); to trace or learn them, pass u0 explicitly"
+    )
   beta_m, beta_s = float(beta_m), float(beta_s)
   if not (0.0 < beta_s < 1.0 and 0.0 < beta_m < 1.0) or beta_m == beta_s:
     raise ValueError(
@@ -349,8 +366,10 @@ def clif_step(
     >>> s
     Array([1.], dtype=float32)
   """
+  _checks.check_neuron("clif_step", beta_m=beta_m, beta_s=beta_s, threshold=threshold, u0=u0)
   if u0 is None:
     u0 = clif_norm(beta_m, beta_s)
+  beta_m, beta_s, threshold, u0 = _in_dtype(current, beta_m, beta_s, threshold, u0)
   s_prev = jax.lax.stop_gradient(state.s) if detach_reset else state.s
   m = beta_m * state.m + current
   syn = beta_s * state.syn + current
@@ -399,7 +418,8 @@ def clif_scan(
     threshold=threshold,
     u0=u0,
   )
-  _checks.check_alpha("clif", jnp.asarray(alpha, jnp.result_type(float)), currents.shape[1:])
+  alpha = _checks.width("clif", alpha)
+  _checks.check_alpha("clif", alpha, currents.shape[1:])
   kw, key = _spike_kwargs("clif", key=key, p=p, surrogate=surrogate, train=train)
   if u0 is None:
     u0 = clif_norm(beta_m, beta_s)
@@ -471,6 +491,12 @@ def recurrent_lif_step(
     >>> state.c, s                                    # c = s[t−1] @ V
     (Array([0., 1.], dtype=float32), Array([0., 1.], dtype=float32))
   """
+  _checks.check_neuron(
+    "recurrent_lif_step", decay=decay, threshold=threshold, synapse_decay=synapse_decay
+  )
+  decay, threshold, synapse_decay, recurrent_weight = _in_dtype(
+    x, decay, threshold, synapse_decay, recurrent_weight
+  )
   c = synapse_decay * state.c + x + state.s @ recurrent_weight
   v = decay * state.v * _reset_gate(state.s, detach_reset) + c
   s = spiking.spike(v - threshold, alpha, key=key, p=p, surrogate=surrogate, train=train)
@@ -524,7 +550,8 @@ def recurrent_lif_scan(
     threshold=threshold,
     synapse_decay=synapse_decay,
   )
-  _checks.check_alpha("recurrent_lif", jnp.asarray(alpha, jnp.result_type(float)), inputs.shape[1:])
+  alpha = _checks.width("recurrent_lif", alpha)
+  _checks.check_alpha("recurrent_lif", alpha, inputs.shape[1:])
   recurrent_weight = jnp.asarray(recurrent_weight)
   n = inputs.shape[-1] if inputs.ndim >= 2 else None
   if recurrent_weight.shape != (n, n):

@@ -276,7 +276,7 @@ def spike_with_mask(u, alpha, mask, *, surrogate: str | surrogate_lib.Surrogate 
     Array([1., 1.], dtype=float32)
   """
   u = jnp.asarray(u)
-  alpha = jnp.asarray(alpha)
+  alpha = _checks.width("spike_with_mask", alpha)
   mask = jnp.asarray(mask)
   _checks.check_floating("spike_with_mask", u)
   _checks.check_alpha("spike_with_mask", alpha, u.shape)
@@ -344,7 +344,7 @@ def spike(
     Array([0., 0., 1., 1.], dtype=float32)
   """
   u = jnp.asarray(u)
-  alpha = jnp.asarray(alpha)
+  alpha = _checks.width("spike", alpha)
   _checks.check_floating("spike", u)
   sur = surrogate_lib.get_surrogate(surrogate)
   _checks.check_alpha("spike", alpha, u.shape)  # in evaluation too: a bad width is a bug there

@@ -366,6 +366,9 @@ def test_fused_scan_under_vmap_jit_and_checkpoint():
 
 _X = jnp.ones((3, 2, 4))
 _V = jnp.zeros((4, 4))
+_Z = jnp.zeros((2, 4))
+_S, _C = asgl_jax.LIFState(_Z, _Z), asgl_jax.CLIFState(_Z, _Z, _Z, _Z)
+_R = asgl_jax.RecurrentLIFState(_Z, _Z, _Z)
 
 
 @pytest.mark.parametrize(
@@ -391,6 +394,13 @@ _V = jnp.zeros((4, 4))
     (lambda: asgl_jax.sample_mask(jax.random.key(0), 1.5, (3,)), r"p .* must be in \[0, 1\]"),
     (lambda: asgl_jax.sample_mask(jax.random.key(0), -1.0, (3,)), r"must be in \[0, 1\]"),
     (lambda: asgl_jax.sample_mask(jax.random.key(0), float("nan"), (3,)), r"must be in \[0, 1\]"),
+    (lambda: asgl_jax.lif_step(_S, _X[0], 1.0, decay=1.5), r"lif_step: decay must be in"),
+    (lambda: asgl_jax.lif_step(_S, _X[0], 1.0, threshold=float("inf")), "threshold must be"),
+    (lambda: asgl_jax.clif_step(_C, _X[0], 1.0, beta_s=-0.5), r"clif_step: beta_s must be in"),
+    (
+      lambda: asgl_jax.recurrent_lif_step(_R, _X[0], _V, 1.0, synapse_decay=float("nan")),
+      "recurrent_lif_step: synapse_decay",
+    ),
   ],
 )
 def test_every_entry_point_rejects_bad_neuron_arguments_clearly(call, match):
@@ -398,3 +408,28 @@ def test_every_entry_point_rejects_bad_neuron_arguments_clearly(call, match):
   without remat, in training and evaluation; the error names the argument."""
   with pytest.raises(ValueError, match=match):
     call()
+
+
+def test_traced_clif_decays_need_u0_and_bf16_scans_take_traced_constants():
+  x = _X.astype(jnp.bfloat16)
+  with pytest.raises(TypeError, match="beta_m and beta_s must be concrete.*pass u0"):
+    jax.jit(lambda b: asgl_jax.clif_scan(_X, 1.0, beta_m=b, train=False))(0.9)
+  s, _ = jax.jit(lambda b: asgl_jax.clif_scan(_X, 1.0, beta_m=b, u0=1.6, train=False))(0.9)
+  assert s.shape == _X.shape
+  # traced float32 constants keep a bfloat16 scan's carry in bfloat16
+  for f in (
+    lambda d: asgl_jax.lif_scan(x, 1.0, decay=d, fused=False, train=False),
+    lambda d: asgl_jax.clif_scan(x, 1.0, threshold=d + 0.5, train=False),
+    lambda d: asgl_jax.recurrent_lif_scan(x, _V, 1.0, decay=d, fused=False, train=False),
+  ):
+    s, _ = jax.jit(f)(jnp.float32(0.5))
+    assert s.dtype == jnp.bfloat16
+
+
+def test_integer_widths_are_widths_and_booleans_are_not():
+  u = jnp.array([-0.2, 0.3])
+  np.testing.assert_array_equal(asgl_jax.spike(u, 1, p=0.0), asgl_jax.spike(u, 1.0, p=0.0))
+  np.testing.assert_array_equal(asgl_jax.lif_scan(_X, 1)[0], asgl_jax.lif_scan(_X, 1.0)[0])
+  for call in (lambda: asgl_jax.spike(u, True), lambda: asgl_jax.lif_scan(_X, jnp.array(True))):
+    with pytest.raises(TypeError, match="alpha must be a real number"):
+      call()
