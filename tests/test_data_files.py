@@ -41,13 +41,72 @@ def test_aedat31_coordinates_outside_the_sensor_are_an_error(tmp_path):
     aedat.events_to_frames(ev, num_frames=1)
 
 
-@pytest.mark.parametrize("row", ["0,10000,20000", "12,10000,20000", "3,20000,10000"])
-def test_gesture_label_files_out_of_range_name_the_file(tmp_path, row):
+@pytest.mark.parametrize(
+  "row, what",
+  [
+    ("0,10000,20000", "class"),
+    ("12,10000,20000", "class"),
+    ("3,20000,10000", "class"),
+    ("three,10000,20000", "could not convert"),
+  ],
+)
+def test_gesture_label_files_out_of_range_name_the_file(tmp_path, row, what):
   testing.write_gesture(tmp_path)
   csv = tmp_path / "user01_fluorescent_labels.csv"
   csv.write_text("class,startTime_usec,endTime_usec\n" + row + "\n")
-  with pytest.raises(ValueError, match=r"user01_fluorescent_labels.csv: class"):
+  with pytest.raises(ValueError, match=rf"user01_fluorescent_labels.csv: {what}"):
     events.load_dvs_gesture(str(tmp_path), num_frames=4, frame_size=32)
+
+
+def test_aedat_files_without_events_or_an_ended_header_name_the_file(tmp_path):
+  two = tmp_path / "cifar10_cat_0.aedat"
+  two.write_bytes(b"#!AER-DAT2.0\r\n# header only\r\n")
+  with pytest.raises(ValueError, match=r"cifar10_cat_0.aedat: no events"):
+    aedat.read_aedat2_cifar10dvs(str(two))
+  three = tmp_path / "user01.aedat"
+  three.write_bytes(b"#!AER-DAT3.1\r\n#Format: RAW\r\n")
+  with pytest.raises(ValueError, match=r"user01.aedat: no .*END-HEADER"):
+    aedat.read_aedat31_polarity(str(three))
+
+
+def _shd_labels(values):
+  def mutate(f):
+    del f["labels"]
+    f.create_dataset("labels", data=np.asarray(values))
+
+  return mutate
+
+
+def _shd_first(times, units):
+  def mutate(f):
+    f["spikes/times"][0] = np.asarray(times, np.float16)
+    f["spikes/units"][0] = np.asarray(units, np.uint16)
+
+  return mutate
+
+
+@pytest.mark.parametrize(
+  "mutate, match",
+  [
+    (_shd_labels([20, 1, 2, 3, 4, 5]), r"labels in \[1, 20\], outside \[0, 20\)"),
+    (_shd_labels([0.5, 1, 2, 3, 4, 5]), "one integer label per recording"),
+    (_shd_labels([1, 2, 3]), "one integer label per recording"),
+    (_shd_first([0.1, 0.2], [700, 1]), r"units in \[1, 700\], outside \[0, 700\)"),
+    (_shd_first([float("nan"), 0.1], [1, 2]), "non-finite spike times"),
+    (lambda f: f.__delitem__("labels"), "not an SHD file"),
+    (None, "not an SHD file"),
+  ],
+)
+def test_a_damaged_shd_file_is_an_error_naming_it(tmp_path, mutate, match):
+  path = tmp_path / "shd_train.h5"
+  testing.write_shd(path, 6, 0)
+  if mutate is None:
+    path.write_bytes(os.urandom(2048))
+  else:
+    with h5py.File(path, "a") as f:
+      mutate(f)
+  with pytest.raises(ValueError, match=rf"shd_train.h5: .*{match}"):
+    spike_trains.load_shd_split(str(tmp_path), "train", num_steps=10, download=False)
 
 
 @pytest.mark.parametrize("bad", [-1, 10, 25, 10**9])

@@ -17,12 +17,12 @@ POLARITIES = 2
 # ----------------------------------------------------------------------------- readers
 
 
-def _skip_header(data: bytes, *, end_marker: bytes | None = None) -> int:
+def _skip_header(data: bytes, *, end_marker: bytes | None = None, path: str = "") -> int:
   """Offset of the first byte after the ``#``-prefixed ASCII header lines."""
   if end_marker is not None:
     i = data.find(end_marker)
     if i < 0:
-      raise ValueError(f"no {end_marker!r} line: not an AEDAT 3.1 file")
+      raise ValueError(f"{path}: no {end_marker!r} line ending the header: not an AEDAT 3.1 file")
     return i + len(end_marker)
   pos = 0
   while pos < len(data) and data[pos : pos + 1] == b"#":
@@ -46,6 +46,8 @@ def read_aedat2_cifar10dvs(path: str) -> dict[str, np.ndarray]:
   body = data[_skip_header(data) :]
   if len(body) % 8:
     raise ValueError(f"{path}: {len(body)} event bytes is not a whole number of 8-byte events")
+  if not body:
+    raise ValueError(f"{path}: no events after the header (a truncated recording?)")
   words = np.frombuffer(body, dtype=">u4")
   addr, t = words[0::2], words[1::2]
   x = (addr & 0xFE) >> 1
@@ -73,7 +75,7 @@ def read_aedat31_polarity(path: str) -> dict[str, np.ndarray]:
     data = f.read()
   if not data.startswith(b"#!AER-DAT3.1"):
     raise ValueError(f"{path}: not an AEDAT 3.1 file (it does not start with '#!AER-DAT3.1')")
-  pos = _skip_header(data, end_marker=b"#!END-HEADER\r\n")
+  pos = _skip_header(data, end_marker=b"#!END-HEADER\r\n", path=path)
   header_dtype = np.dtype(
     [
       ("type", "<i2"),

@@ -307,14 +307,13 @@ def _gesture_official(data_dir, frame_us, frame_size):
     samples = []
     for trial in trials:
       ev = aedat.read_aedat31_polarity(os.path.join(root, trial))
-      labels = np.loadtxt(
-        os.path.join(root, trial.replace(".aedat", "_labels.csv")),
-        delimiter=",",
-        skiprows=1,
-        dtype=np.int64,
-        ndmin=2,
-      )
       csv = trial.replace(".aedat", "_labels.csv")
+      try:
+        labels = np.loadtxt(
+          os.path.join(root, csv), delimiter=",", skiprows=1, dtype=np.int64, ndmin=2
+        )
+      except ValueError as e:  # a field that is not an integer, or ragged rows
+        raise ValueError(f"DVS128 Gesture: {csv}: {e}") from None
       if labels.shape[1:] != (3,):
         raise ValueError(f"DVS128 Gesture: {csv}: expected 3 columns (class, start, end)")
       for cls, t0, t1 in labels:

@@ -149,12 +149,29 @@ def load_shd_split(
   import h5py
 
   h5 = _shd_file(data_dir, split, download)
-  with h5py.File(h5, "r") as f:
-    times, units = f["spikes"]["times"][:], f["spikes"]["units"][:]
-    labels = np.asarray(f["labels"][:], np.int32)
-  spikes = bin_spikes(
-    times, units, num_steps=num_steps, num_channels=SHD_CHANNELS, max_time=max_time
-  )
+  try:
+    with h5py.File(h5, "r") as f:
+      times, units = f["spikes"]["times"][:], f["spikes"]["units"][:]
+      labels = np.asarray(f["labels"][:])
+  except (OSError, KeyError) as e:  # not HDF5, or not SHD's layout
+    raise ValueError(f"{h5}: not an SHD file ({type(e).__name__}: {e})") from None
+  if labels.dtype.kind not in "iu" or labels.shape != (len(times),) or len(units) != len(times):
+    raise ValueError(
+      f"{h5}: {len(times)} spike-time and {len(units)} unit recordings but labels of dtype "
+      f"{labels.dtype} and shape {labels.shape} (expected one integer label per recording)"
+    )
+  if len(labels) and (labels.min() < 0 or labels.max() >= SHD_CLASSES):
+    raise ValueError(
+      f"{h5}: labels in [{labels.min()}, {labels.max()}], outside [0, {SHD_CLASSES}) for SHD's "
+      f"{SHD_CLASSES} classes"
+    )
+  labels = labels.astype(np.int32)
+  try:
+    spikes = bin_spikes(
+      times, units, num_steps=num_steps, num_channels=SHD_CHANNELS, max_time=max_time
+    )
+  except ValueError as e:
+    raise ValueError(f"{h5}: {e}") from None
   cache.save(
     cache_file, {"spikes": spikes, "labels": labels}, sources=raw, settings=settings, compress=True
   )
