@@ -24,10 +24,10 @@ from __future__ import annotations
 
 import argparse
 import functools
-import json
 import statistics
 import time
 
+import harness
 import jax
 import jax.numpy as jnp
 from flax import nnx
@@ -202,11 +202,7 @@ def main() -> None:
       }
     )
   extra = {"step": args.step, "step_ms": args.step_ms, "dtype": args.dtype}
-  lines = [json.dumps({**r, **extra, "batch_size": args.batch_size}) for r in rows]
-  if args.json:
-    with open(args.json, "w") as f:
-      f.write("\n".join(lines) + "\n")
-  print("\n".join(lines))
+  harness.print_json_lines([{**r, **extra, "batch_size": args.batch_size} for r in rows], args.json)
 
 
 if __name__ == "__main__":

@@ -6,6 +6,17 @@ import statistics
 import time
 
 
+def print_json_lines(rows: list[dict], path: str | None = None) -> None:
+  """Prints one JSON line per row and, with ``path``, writes the same lines there."""
+  import json
+
+  lines = [json.dumps(r) for r in rows]
+  if path:
+    with open(path, "w") as f:
+      f.write("\n".join(lines) + "\n")
+  print("\n".join(lines))
+
+
 def median_time(fn, args, repeats: int) -> float:
   """Median seconds of ``fn(*args)`` over ``repeats`` calls after one warm-up (compile) call."""
   import jax

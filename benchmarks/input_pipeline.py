@@ -28,6 +28,8 @@ import sys
 import tempfile
 import time
 
+import harness
+
 CONFIGS = {
   "cifar10": "cifar10_resnet18_t4",
   "cifar10_no_autoaugment": "cifar10_resnet18_t4",
@@ -229,11 +231,7 @@ def main() -> None:
     for c in cores:
       if (base, c) in rate and (new, c) in rate:
         print(f"{new} / {base}, {c} core(s): {rate[new, c] / rate[base, c]:.2f}×")
-  lines = [json.dumps(r) for r in rows]
-  if args.json:
-    with open(args.json, "w") as f:
-      f.write("\n".join(lines) + "\n")
-  print("\n".join(lines))
+  harness.print_json_lines(rows, args.json)
 
 
 if __name__ == "__main__":
