@@ -34,21 +34,15 @@ def check_floating(fn: str, u, name: str = "u") -> None:
     raise TypeError(f"{fn}: {name} must be a floating-point array, got dtype {u.dtype}")
 
 
-def width(fn: str, alpha):
-  """``alpha`` as an array: integers become floats (a width of 1 is 1.0); booleans and
-  complex numbers are a ``TypeError``."""
+def check_alpha(fn: str, alpha, u_shape: tuple[int, ...]):
+  """``alpha`` as an array after checking that it is real (integers become floats: a width of
+  1 is 1.0; booleans and complex numbers are a ``TypeError``), broadcasts to ``u_shape`` and,
+  where concrete, is > 0, finite and normal."""
   alpha = jnp.asarray(alpha)
   if jnp.issubdtype(alpha.dtype, jnp.integer):
-    return alpha.astype(jnp.result_type(float))
+    alpha = alpha.astype(jnp.result_type(float))
   if not jnp.issubdtype(alpha.dtype, jnp.floating):
     raise TypeError(f"{fn}: alpha must be a real number or array, got dtype {alpha.dtype}")
-  return alpha
-
-
-def check_alpha(fn: str, alpha, u_shape: tuple[int, ...]) -> None:
-  """``alpha`` is floating point, broadcasts to ``u_shape`` and, where concrete, is > 0."""
-  if not jnp.issubdtype(alpha.dtype, jnp.floating):
-    raise TypeError(f"{fn}: alpha must be floating-point, got dtype {alpha.dtype}")
   try:
     out = jnp.broadcast_shapes(alpha.shape, u_shape)
   except ValueError:
@@ -73,6 +67,7 @@ def check_alpha(fn: str, alpha, u_shape: tuple[int, ...]) -> None:
         f"{fn}: alpha (the width) must be finite and at least {tiny:.3g} (a normal "
         f"{a.dtype} number), got {a.min()!r} .. {a.max()!r}"
       )
+  return alpha
 
 
 def check_neuron(fn: str, *, time_steps: int | None = None, **params) -> None:

@@ -209,8 +209,7 @@ def lif_scan(
   """
   currents = _check_time_major("lif", currents)
   _checks.check_neuron("lif", time_steps=currents.shape[0], decay=decay, threshold=threshold)
-  alpha = _checks.width("lif", alpha)
-  _checks.check_alpha("lif", alpha, currents.shape[1:])
+  alpha = _checks.check_alpha("lif", alpha, currents.shape[1:])
   kw, key = _spike_kwargs("lif", key=key, p=p, surrogate=surrogate, train=train)
   if init_state is None:
     zeros = jnp.zeros(currents.shape[1:], currents.dtype)
@@ -418,8 +417,7 @@ def clif_scan(
     threshold=threshold,
     u0=u0,
   )
-  alpha = _checks.width("clif", alpha)
-  _checks.check_alpha("clif", alpha, currents.shape[1:])
+  alpha = _checks.check_alpha("clif", alpha, currents.shape[1:])
   kw, key = _spike_kwargs("clif", key=key, p=p, surrogate=surrogate, train=train)
   if u0 is None:
     u0 = clif_norm(beta_m, beta_s)
@@ -550,8 +548,7 @@ def recurrent_lif_scan(
     threshold=threshold,
     synapse_decay=synapse_decay,
   )
-  alpha = _checks.width("recurrent_lif", alpha)
-  _checks.check_alpha("recurrent_lif", alpha, inputs.shape[1:])
+  alpha = _checks.check_alpha("recurrent_lif", alpha, inputs.shape[1:])
   recurrent_weight = jnp.asarray(recurrent_weight)
   n = inputs.shape[-1] if inputs.ndim >= 2 else None
   if recurrent_weight.shape != (n, n):

@@ -276,10 +276,9 @@ def spike_with_mask(u, alpha, mask, *, surrogate: str | surrogate_lib.Surrogate 
     Array([1., 1.], dtype=float32)
   """
   u = jnp.asarray(u)
-  alpha = _checks.width("spike_with_mask", alpha)
   mask = jnp.asarray(mask)
   _checks.check_floating("spike_with_mask", u)
-  _checks.check_alpha("spike_with_mask", alpha, u.shape)
+  alpha = _checks.check_alpha("spike_with_mask", alpha, u.shape)
   try:
     ok = jnp.broadcast_shapes(mask.shape, u.shape) == u.shape
   except ValueError:
@@ -344,10 +343,9 @@ def spike(
     Array([0., 0., 1., 1.], dtype=float32)
   """
   u = jnp.asarray(u)
-  alpha = _checks.width("spike", alpha)
   _checks.check_floating("spike", u)
   sur = surrogate_lib.get_surrogate(surrogate)
-  _checks.check_alpha("spike", alpha, u.shape)  # in evaluation too: a bad width is a bug there
+  alpha = _checks.check_alpha("spike", alpha, u.shape)  # in evaluation too: a bad width is a bug
   if not train:
     return heaviside(u)
   _checks.check_p("spike", p)
