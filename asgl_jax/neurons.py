@@ -122,6 +122,22 @@ def lif_step(
     (Array([1.], dtype=float32), Array([1.], dtype=float32))
   """
   _checks.check_neuron("lif_step", decay=decay, threshold=threshold)
+  return _lif_update(
+    state,
+    current,
+    alpha,
+    key=key,
+    p=p,
+    decay=decay,
+    threshold=threshold,
+    surrogate=surrogate,
+    train=train,
+    detach_reset=detach_reset,
+  )
+
+
+def _lif_update(state, current, alpha, *, key, p, decay, threshold, surrogate, train, detach_reset):
+  """:func:`lif_step` without its argument checks (the scans check once, before the loop)."""
   decay, threshold = _in_dtype(current, decay, threshold)
   v = decay * state.v * _reset_gate(state.s, detach_reset) + current
   s = spiking.spike(v - threshold, alpha, key=key, p=p, surrogate=surrogate, train=train)
@@ -234,7 +250,7 @@ def lif_scan(
     return (spikes, final, u) if return_potential else (spikes, final)
 
   def step(state, c, key_t):
-    new, s = lif_step(
+    new, s = _lif_update(
       state,
       c,
       alpha,
@@ -368,6 +384,26 @@ def clif_step(
   _checks.check_neuron("clif_step", beta_m=beta_m, beta_s=beta_s, threshold=threshold, u0=u0)
   if u0 is None:
     u0 = clif_norm(beta_m, beta_s)
+  return _clif_update(
+    state,
+    current,
+    alpha,
+    key=key,
+    p=p,
+    beta_m=beta_m,
+    beta_s=beta_s,
+    u0=u0,
+    threshold=threshold,
+    surrogate=surrogate,
+    train=train,
+    detach_reset=detach_reset,
+  )
+
+
+def _clif_update(
+  state, current, alpha, *, key, p, beta_m, beta_s, u0, threshold, surrogate, train, detach_reset
+):
+  """:func:`clif_step` without its argument checks (the scans check once, before the loop)."""
   beta_m, beta_s, threshold, u0 = _in_dtype(current, beta_m, beta_s, threshold, u0)
   s_prev = jax.lax.stop_gradient(state.s) if detach_reset else state.s
   m = beta_m * state.m + current
@@ -426,7 +462,7 @@ def clif_scan(
     init_state = CLIFState(z, z, z, z)
 
   def step(state, c, key_t):
-    new, s = clif_step(
+    new, s = _clif_update(
       state,
       c,
       alpha,
@@ -492,6 +528,38 @@ def recurrent_lif_step(
   _checks.check_neuron(
     "recurrent_lif_step", decay=decay, threshold=threshold, synapse_decay=synapse_decay
   )
+  return _recurrent_lif_update(
+    state,
+    x,
+    recurrent_weight,
+    alpha,
+    key=key,
+    p=p,
+    decay=decay,
+    threshold=threshold,
+    synapse_decay=synapse_decay,
+    surrogate=surrogate,
+    train=train,
+    detach_reset=detach_reset,
+  )
+
+
+def _recurrent_lif_update(
+  state,
+  x,
+  recurrent_weight,
+  alpha,
+  *,
+  key,
+  p,
+  decay,
+  threshold,
+  synapse_decay,
+  surrogate,
+  train,
+  detach_reset,
+):
+  """:func:`recurrent_lif_step` without its argument checks (the scans check once)."""
   decay, threshold, synapse_decay, recurrent_weight = _in_dtype(
     x, decay, threshold, synapse_decay, recurrent_weight
   )
@@ -581,7 +649,7 @@ def recurrent_lif_scan(
     return (spikes, final, u) if return_potential else (spikes, final)
 
   def step(state, x, key_t):
-    new, s = recurrent_lif_step(
+    new, s = _recurrent_lif_update(
       state,
       x,
       recurrent_weight,
